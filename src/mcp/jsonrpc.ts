@@ -45,8 +45,12 @@ export const ErrorCode = {
   MethodNotFound: -32601,
   InvalidParams: -32602,
   InternalError: -32603,
+  /** Streamable HTTP: the session is unknown or ended. */
+  SessionNotFound: -32001,
   /** MCP: resource not found. */
   ResourceNotFound: -32002,
+  /** The client cancelled the request (never sent to a client that cancelled; used internally). */
+  RequestCancelled: -32800,
   /** toolgate: the upstream that owns this request failed (down, timed out, sent garbage). */
   UpstreamUnavailable: -32010,
 } as const;

@@ -1,0 +1,44 @@
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/errors.js';
+import { loadConfig } from '../config/load.js';
+import { startGateway, StartupError, type RunningGateway } from '../gateway.js';
+
+/** `toolgate serve --config FILE`: runs until SIGINT/SIGTERM, then drains and exits 0. */
+export async function runServe(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true }));
+  } catch (err) {
+    process.stderr.write(`toolgate serve: ${(err as Error).message}\nusage: toolgate serve --config FILE\n`);
+    return 2;
+  }
+  if (!values.config) {
+    process.stderr.write('toolgate serve: --config FILE is required\n');
+    return 2;
+  }
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(loadConfig(values.config));
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof StartupError) {
+      process.stderr.write(`toolgate: ${err.message}\n`);
+      return err instanceof ConfigError ? 2 : 1;
+    }
+    throw err;
+  }
+  await untilSignal();
+  await gateway.close();
+  return 0;
+}
+
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

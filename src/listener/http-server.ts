@@ -1,0 +1,53 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ErrorCode, errorResponse } from '../mcp/jsonrpc.js';
+import { reply } from '../mcp/endpoint.js';
+import type { OriginGuard } from './origin-guard.js';
+
+export interface ListenerRoutes {
+  path: string;
+  mcp(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Process is up. */
+  health(): { status: number; body: unknown };
+  /** Each upstream's state; 503 until every upstream is ready. */
+  readiness(): { status: number; body: unknown };
+}
+
+/**
+ * The front door: DNS-rebinding checks, routing to the MCP endpoint and the health probes,
+ * and a last-resort 500 so that no handler error ever crashes the process or hangs a client.
+ */
+export function createListener(routes: ListenerRoutes, guard: OriginGuard, log: (msg: string) => void): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' || path === '/readyz') {
+      const probe = path === '/healthz' ? routes.health() : routes.readiness();
+      return reply(res, probe.status, probe.body);
+    }
+    if (path !== routes.path) {
+      return reply(res, 404, { error: 'not_found', message: `nothing at ${path}; the MCP endpoint is ${routes.path}` });
+    }
+    const refused = guard.check(req);
+    if (refused) {
+      return reply(res, 403, errorResponse(null, ErrorCode.InvalidRequest, `Forbidden: ${refused}`));
+    }
+    routes.mcp(req, res).catch((err: unknown) => {
+      log(`request failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      if (!res.headersSent) reply(res, 500, errorResponse(null, ErrorCode.InternalError, 'Internal error'));
+      else res.end();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

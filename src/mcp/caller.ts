@@ -1,0 +1,22 @@
+import type { Principal } from '../pipeline/stages.js';
+import type { MessageChannel } from './channel.js';
+import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from './jsonrpc.js';
+
+/**
+ * The downstream side of one request, whatever the era: who is calling, what their client can
+ * take, and how to reach it. A 2025-era ClientSession is one; a stateless 2026-07-28 request
+ * brings its own.
+ */
+export interface Caller {
+  readonly principal: Principal;
+  readonly sessionId?: string;
+  readonly protocolVersion: string;
+  readonly clientCapabilities: Record<string, unknown>;
+  /** Filter for notifications (log level). */
+  wants(notification: JsonRpcNotification): boolean;
+  /** Relays a server→client request on the channel of the call that caused it. */
+  requestClient(channel: MessageChannel, request: JsonRpcRequest, signal: AbortSignal): Promise<JsonRpcResponse>;
+  setLogLevel(level: unknown): boolean;
+  /** URIs this caller subscribed to (stateful eras only). */
+  readonly subscriptions?: Set<string>;
+}

@@ -1,0 +1,138 @@
+import type { ServerResponse } from 'node:http';
+import type { JsonRpcMessage } from './jsonrpc.js';
+
+/**
+ * Where messages for one downstream request (or the session's GET stream) go.
+ *
+ * A POST channel starts undecided: if the first message is the final response it is sent as
+ * plain JSON (cheapest); anything sent before the response (progress, logging, a server→client
+ * request) switches it to an SSE stream that ends after the response. Every SSE event gets an
+ * id `<streamId>/<seq>` and is kept in a short buffer so a client that lost the connection
+ * can resume with `Last-Event-ID` (GET) and miss nothing.
+ */
+export class MessageChannel {
+  readonly streamId: string;
+  private res: ServerResponse | undefined;
+  private mode: 'undecided' | 'json' | 'sse' = 'undecided';
+  private seq = 0;
+  private readonly buffer: Array<{ seq: number; frame: string }> = [];
+  private ended = false;
+  private readonly isFinal: (m: JsonRpcMessage) => boolean;
+  /** Called when the client's connection closes before the channel ended. */
+  onDisconnect?: () => void;
+
+  private readonly priming: boolean;
+
+  /**
+   * @param opts.priming send an id-only priming event when the stream opens (2025-11-25 and later;
+   *   older clients may not expect an empty data field).
+   */
+  constructor(streamId: string, res: ServerResponse, opts: { sse?: boolean; isFinal: (m: JsonRpcMessage) => boolean; priming: boolean }) {
+    this.streamId = streamId;
+    this.isFinal = opts.isFinal;
+    this.priming = opts.priming;
+    this.attach(res);
+    if (opts.sse) this.startSse();
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  get isAttached(): boolean {
+    return this.res !== undefined;
+  }
+
+  /** Sends one message. Returns false when nothing could be sent or kept. */
+  send(message: JsonRpcMessage): boolean {
+    if (this.ended) return false;
+    const final = this.isFinal(message);
+    if (this.mode === 'undecided') {
+      if (final && this.res) {
+        const body = JSON.stringify(message);
+        this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        this.res.end(body);
+        this.mode = 'json';
+        this.finish();
+        return true;
+      }
+      this.startSse();
+    }
+    const seq = ++this.seq;
+    const frame = `id: ${this.streamId}/${seq}\ndata: ${JSON.stringify(message)}\n\n`;
+    this.buffer.push({ seq, frame });
+    if (this.buffer.length > 1000) this.buffer.shift();
+    this.res?.write(frame);
+    if (final) {
+      this.res?.end();
+      this.finish();
+    }
+    return true;
+  }
+
+  /** Ends the stream without a final message (e.g. after the client cancelled). */
+  close(): void {
+    if (this.ended) return;
+    if (this.res) {
+      if (this.mode === 'undecided') {
+        this.res.writeHead(204).end();
+      } else {
+        this.res.end();
+      }
+    }
+    this.finish();
+  }
+
+  /** Re-attaches a resumed connection and replays what it missed after `lastSeq`. */
+  resume(res: ServerResponse, lastSeq: number): void {
+    this.detach();
+    res.writeHead(200, sseHeaders());
+    for (const e of this.buffer) if (e.seq > lastSeq) res.write(e.frame);
+    if (this.ended) {
+      res.end();
+      return;
+    }
+    this.attach(res);
+  }
+
+  private startSse(): void {
+    if (this.mode === 'sse' || !this.res) {
+      this.mode = 'sse';
+      return;
+    }
+    this.mode = 'sse';
+    this.res.writeHead(200, sseHeaders());
+    if (this.priming) {
+      // An id with empty data lets the client resume even before the first real message.
+      const seq = ++this.seq;
+      const frame = `id: ${this.streamId}/${seq}\ndata: \n\n`;
+      this.buffer.push({ seq, frame });
+      this.res.write(frame);
+    } else {
+      this.res.flushHeaders();
+    }
+  }
+
+  private attach(res: ServerResponse): void {
+    this.res = res;
+    res.on('close', () => {
+      if (this.res !== res) return;
+      this.res = undefined;
+      if (!this.ended) this.onDisconnect?.();
+    });
+  }
+
+  private detach(): void {
+    const old = this.res;
+    this.res = undefined;
+    if (old && !old.writableEnded) old.end();
+  }
+
+  private finish(): void {
+    this.ended = true;
+  }
+}
+
+export function sseHeaders(): Record<string, string> {
+  return { 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive' };
+}

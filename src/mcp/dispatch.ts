@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import type { UpstreamRegistry } from '../catalog/registry.js';
+import type { CatalogEntry, CatalogKind } from '../catalog/catalog.js';
+import type { AuditSink, CredentialStage, Invocation, PolicyStage, RequestContext } from '../pipeline/stages.js';
+import type { Caller } from './caller.js';
+import type { MessageChannel } from './channel.js';
+import { ErrorCode, errorResponse, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import type { SubscriptionTable } from './subscriptions.js';
+import type { CallSink } from './upstream-client.js';
+
+export interface DispatchStages {
+  policy: PolicyStage;
+  credentials: CredentialStage;
+  audit: AuditSink;
+}
+
+const LISTS: Record<string, { kind: CatalogKind; field: string; visibility: 'tool' | 'prompt' | 'resource' }> = {
+  'tools/list': { kind: 'tools', field: 'tools', visibility: 'tool' },
+  'prompts/list': { kind: 'prompts', field: 'prompts', visibility: 'prompt' },
+  'resources/list': { kind: 'resources', field: 'resources', visibility: 'resource' },
+  'resources/templates/list': { kind: 'resourceTemplates', field: 'resourceTemplates', visibility: 'resource' },
+};
+
+/**
+ * The router: answers what the gateway answers itself (ping, lists, log level, subscriptions)
+ * and sends everything else to the one upstream that owns it, through policy and credentials.
+ * Writes the final response for `request` to `channel`, always.
+ */
+export class Dispatcher {
+  constructor(
+    private readonly registry: UpstreamRegistry,
+    private readonly stages: DispatchStages,
+    private readonly subscriptions: SubscriptionTable,
+  ) {}
+
+  async handle(caller: Caller, request: JsonRpcRequest, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<void> {
+    let response: JsonRpcResponse | undefined;
+    try {
+      response = await this.answer(caller, request, channel, ctx, signal);
+    } catch (err) {
+      response = errorResponse(request.id, ErrorCode.InternalError, `toolgate failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (signal.aborted) channel.close();
+    else channel.send(response);
+  }
+
+  private async answer(caller: Caller, request: JsonRpcRequest, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> {
+    const list = LISTS[request.method];
+    if (list) return resultResponse(request.id, { [list.field]: this.visible(caller, list.kind, list.visibility) });
+    switch (request.method) {
+      case 'ping':
+        return resultResponse(request.id, {});
+      case 'logging/setLevel':
+        return this.setLogLevel(caller, request);
+      case 'tools/call':
+        return this.routeNamed(caller, request, 'tools', channel, ctx, signal);
+      case 'prompts/get':
+        return this.routeNamed(caller, request, 'prompts', channel, ctx, signal);
+      case 'resources/read':
+        return this.routeResource(caller, request, channel, ctx, signal);
+      case 'resources/subscribe':
+      case 'resources/unsubscribe':
+        return this.subscription(caller, request);
+      case 'completion/complete':
+        return this.complete(caller, request, channel, ctx, signal);
+      default:
+        return errorResponse(request.id, ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    }
+  }
+
+  private visible(caller: Caller, kind: CatalogKind, visibility: 'tool' | 'prompt' | 'resource'): unknown[] {
+    const out: unknown[] = [];
+    for (const e of this.registry.catalog.entries(kind)) {
+      if (this.stages.policy.mayList(caller.principal, visibility, e.upstream, e.original)) out.push(e.item);
+    }
+    return out;
+  }
+
+  private async routeNamed(caller: Caller, request: JsonRpcRequest, kind: 'tools' | 'prompts', channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> {
+    const params = request.params ?? {};
+    const name = params.name;
+    const noun = kind === 'tools' ? 'Tool' : 'Prompt';
+    if (typeof name !== 'string') return errorResponse(request.id, ErrorCode.InvalidParams, `${kind === 'tools' ? 'tools/call' : 'prompts/get'} needs a string "name"`);
+    const entry = this.registry.catalog.resolve(kind, name);
+    // Unknown, hidden and denied answer alike, so a caller cannot enumerate what exists.
+    const unknown = errorResponse(request.id, ErrorCode.InvalidParams, `${noun} ${name} not found`);
+    if (!entry || !this.stages.policy.mayList(caller.principal, kind === 'tools' ? 'tool' : 'prompt', entry.upstream, entry.original)) return unknown;
+    const args = (params.arguments ?? {}) as Record<string, unknown>;
+    const invocation: Invocation = { method: request.method, upstream: entry.upstream, target: entry.original, exposedName: name, arguments: args };
+    const renamed: JsonRpcRequest = { ...request, params: { ...params, name: entry.original } };
+    return this.forward(caller, renamed, invocation, channel, ctx, signal, unknown);
+  }
+
+  private async routeResource(caller: Caller, request: JsonRpcRequest, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> {
+    const uri = request.params?.uri;
+    if (typeof uri !== 'string') return errorResponse(request.id, ErrorCode.InvalidParams, 'resources/read needs a string "uri"');
+    const upstream = this.registry.catalog.resolveResource(uri);
+    const unknown = errorResponse(request.id, ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+    if (!upstream || !this.stages.policy.mayList(caller.principal, 'resource', upstream, uri)) return unknown;
+    const invocation: Invocation = { method: request.method, upstream, target: uri, exposedName: uri, arguments: {} };
+    return this.forward(caller, request, invocation, channel, ctx, signal, unknown);
+  }
+
+  private async complete(caller: Caller, request: JsonRpcRequest, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> {
+    const params = request.params ?? {};
+    const ref = (params.ref ?? {}) as Record<string, unknown>;
+    let entry: Pick<CatalogEntry, 'upstream' | 'original'> | undefined;
+    let outgoing = request;
+    if (ref.type === 'ref/prompt' && typeof ref.name === 'string') {
+      const e = this.registry.catalog.resolve('prompts', ref.name);
+      if (e && this.stages.policy.mayList(caller.principal, 'prompt', e.upstream, e.original)) {
+        entry = e;
+        outgoing = { ...request, params: { ...params, ref: { ...ref, name: e.original } } };
+      }
+    } else if (ref.type === 'ref/resource' && typeof ref.uri === 'string') {
+      const upstream = this.registry.catalog.resolveTemplate(ref.uri);
+      if (upstream && this.stages.policy.mayList(caller.principal, 'resource', upstream, ref.uri)) entry = { upstream, original: ref.uri };
+    }
+    const unknown = errorResponse(request.id, ErrorCode.InvalidParams, 'completion/complete: unknown reference');
+    if (!entry) return unknown;
+    const invocation: Invocation = { method: request.method, upstream: entry.upstream, target: entry.original, exposedName: String(ref.name ?? ref.uri), arguments: (params.argument ?? {}) as Record<string, unknown> };
+    return this.forward(caller, outgoing, invocation, channel, ctx, signal, unknown);
+  }
+
+  /** The last three stages of the path: policy decision, per-call credential, upstream. */
+  private async forward(caller: Caller, request: JsonRpcRequest, invocation: Invocation, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal, denial: JsonRpcResponse): Promise<JsonRpcResponse> {
+    const client = this.registry.get(invocation.upstream);
+    if (!client) return denial;
+    const decision = await this.stages.policy.decide(caller.principal, invocation, ctx);
+    await this.stages.audit.record({ kind: 'decision', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, decision });
+    if (decision.verdict !== 'allow') return denial;
+    const headers = await this.stages.credentials.credentialFor(caller.principal, invocation, ctx);
+    if (ctx.traceparent) headers.traceparent = ctx.traceparent;
+    headers['x-request-id'] = ctx.requestId;
+    const sink: CallSink = {
+      notify: (n) => {
+        if (caller.wants(n)) channel.send(n);
+      },
+      request: (r, s) => caller.requestClient(channel, r, s),
+    };
+    const started = performance.now();
+    const response = await client.forward(request, { sink, headers, signal });
+    const failed = 'error' in response;
+    await this.stages.audit.record({
+      kind: 'outcome',
+      at: new Date(),
+      requestId: ctx.requestId,
+      sessionId: caller.sessionId,
+      principal: caller.principal,
+      invocation,
+      outcome: {
+        status: failed ? 'error' : 'ok',
+        isError: !failed && (response as { result: Record<string, unknown> }).result.isError === true,
+        latencyMs: performance.now() - started,
+        ...(failed ? { error: (response as { error: { message: string } }).error.message } : {}),
+      },
+    });
+    return response;
+  }
+
+  private async setLogLevel(caller: Caller, request: JsonRpcRequest): Promise<JsonRpcResponse> {
+    if (!caller.setLogLevel(request.params?.level)) {
+      return errorResponse(request.id, ErrorCode.InvalidParams, 'logging/setLevel needs a level: debug, info, notice, warning, error, critical, alert or emergency');
+    }
+    // Upstream connections are shared: each upstream is asked for everything the most verbose
+    // session wants; each session then sees only what its own level lets through.
+    await Promise.all(
+      [...this.registry.clients.values()]
+        .filter((c) => c.state === 'ready' && 'logging' in c.serverCapabilities)
+        .map((c) => c.call('logging/setLevel', { level: 'debug' }).catch(() => undefined)),
+    );
+    return resultResponse(request.id, {});
+  }
+
+  private async subscription(caller: Caller, request: JsonRpcRequest): Promise<JsonRpcResponse> {
+    const uri = request.params?.uri;
+    if (typeof uri !== 'string') return errorResponse(request.id, ErrorCode.InvalidParams, `${request.method} needs a string "uri"`);
+    if (!caller.subscriptions || !caller.sessionId) return errorResponse(request.id, ErrorCode.MethodNotFound, `${request.method} needs a session`);
+    const upstream = this.registry.catalog.resolveResource(uri);
+    if (!upstream || !this.stages.policy.mayList(caller.principal, 'resource', upstream, uri)) {
+      return errorResponse(request.id, ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+    }
+    const client = this.registry.get(upstream)!;
+    if (request.method === 'resources/subscribe') {
+      caller.subscriptions.add(uri);
+      if (this.subscriptions.add(uri, caller.sessionId)) {
+        const r = await client.forward({ ...request, id: randomUUID() });
+        if ('error' in r) {
+          this.subscriptions.remove(uri, caller.sessionId);
+          caller.subscriptions.delete(uri);
+          return { ...r, id: request.id };
+        }
+      }
+    } else {
+      caller.subscriptions.delete(uri);
+      if (this.subscriptions.remove(uri, caller.sessionId)) await client.forward({ ...request, id: randomUUID() });
+    }
+    return resultResponse(request.id, {});
+  }
+}

@@ -1,0 +1,264 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLargeError, readBody } from '../listener/body.js';
+import { isRejection, type IdentityStage, type Principal, type RequestContext } from '../pipeline/stages.js';
+import { MessageChannel } from './channel.js';
+import type { Dispatcher } from './dispatch.js';
+import { isLegacyVersion, MODERN_VERSION, negotiateLegacyVersion } from './eras.js';
+import {
+  classifyMessage,
+  ErrorCode,
+  errorResponse,
+  isNotification,
+  isRequest,
+  isResponse,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+} from './jsonrpc.js';
+import { ClientSession, requestKey } from './session.js';
+import type { SessionStore } from './session-store.js';
+
+export interface EndpointOptions {
+  maxBodyBytes: number;
+  serverInfo: { name: string; version: string };
+  instructions?: string;
+  /** Handles a request that chose the stateless 2026-07-28 era (set once that era is wired). */
+  modern?: (req: IncomingMessage, res: ServerResponse, message: JsonRpcMessage, principal: Principal) => Promise<void>;
+  onSessionClosed?: (session: ClientSession) => void;
+}
+
+export const SERVER_CAPABILITIES = {
+  tools: { listChanged: true },
+  prompts: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  logging: {},
+  completions: {},
+};
+
+/**
+ * The Streamable HTTP endpoint (MCP 2025-06-18 / 2025-11-25): POST carries messages, GET opens
+ * the standalone stream (or resumes one with Last-Event-ID), DELETE ends the session.
+ * Everything is checked in this order, and the first failure answers: method, headers,
+ * body size, JSON, message shape, session, identity.
+ */
+export class McpEndpoint {
+  constructor(
+    private readonly sessions: SessionStore,
+    private readonly dispatcher: Dispatcher,
+    private readonly identity: IdentityStage,
+    private readonly options: EndpointOptions,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    switch (req.method) {
+      case 'POST':
+        return this.post(req, res);
+      case 'GET':
+        return this.get(req, res);
+      case 'DELETE':
+        return this.delete(req, res);
+      default:
+        res.writeHead(405, { allow: 'GET, POST, DELETE', 'content-type': 'application/json' });
+        res.end(JSON.stringify(errorResponse(null, ErrorCode.InvalidRequest, `Method ${req.method} not allowed`)));
+    }
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const accept = String(req.headers.accept ?? '');
+    if (!acceptsBoth(accept)) {
+      return reply(res, 406, errorResponse(null, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept both application/json and text/event-stream'));
+    }
+    const contentType = String(req.headers['content-type'] ?? '');
+    if (!contentType.toLowerCase().startsWith('application/json')) {
+      return reply(res, 415, errorResponse(null, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json'));
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.options.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        return reply(res, 413, errorResponse(null, ErrorCode.InvalidRequest, `Payload Too Large: the limit is ${err.limit} bytes`), { connection: 'close' });
+      }
+      throw err;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      return reply(res, 400, errorResponse(null, ErrorCode.ParseError, `Parse error: ${(err as Error).message}`));
+    }
+    if (Array.isArray(parsed)) {
+      return reply(res, 400, errorResponse(null, ErrorCode.InvalidRequest, 'Invalid Request: JSON-RPC batches are not supported in protocol 2025-06-18 and later'));
+    }
+    const message = classifyMessage(parsed);
+    if ('invalid' in message) {
+      const id = (parsed as { id?: unknown })?.id;
+      return reply(res, 400, errorResponse(typeof id === 'string' || typeof id === 'number' ? id : null, ErrorCode.InvalidRequest, `Invalid Request: ${message.invalid}`));
+    }
+
+    const principal = await this.identity.authenticate(req);
+    if (isRejection(principal)) return reply(res, principal.status, errorResponse(null, principal.rpcError?.code ?? ErrorCode.InvalidRequest, principal.rpcError?.message ?? 'Unauthorized'), principal.headers);
+
+    if (this.isModern(req, message)) {
+      if (!this.options.modern) {
+        return reply(res, 400, errorResponse(isRequest(message) ? message.id : null, ErrorCode.InvalidRequest, `Unsupported protocol version ${MODERN_VERSION}`, { supported: ['2025-11-25', '2025-06-18'] }));
+      }
+      return this.options.modern(req, res, message, principal);
+    }
+
+    if (isRequest(message) && message.method === 'initialize') return this.initialize(req, res, message, principal);
+
+    const session = this.session(req, res, principal);
+    if (!session) return;
+    const version = req.headers['mcp-protocol-version'];
+    if (typeof version === 'string' && !isLegacyVersion(version)) {
+      return reply(res, 400, errorResponse(null, ErrorCode.InvalidRequest, `Bad Request: unsupported MCP-Protocol-Version ${version}`));
+    }
+
+    if (isResponse(message)) {
+      session.answer(message);
+      res.writeHead(202).end();
+      return;
+    }
+    if (isNotification(message)) {
+      this.notification(session, message);
+      res.writeHead(202).end();
+      return;
+    }
+    return this.request(req, res, session, message as JsonRpcRequest);
+  }
+
+  private async initialize(req: IncomingMessage, res: ServerResponse, message: JsonRpcRequest, principal: Principal): Promise<void> {
+    if (req.headers['mcp-session-id'] !== undefined) {
+      return reply(res, 400, errorResponse(message.id, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not carry an Mcp-Session-Id'));
+    }
+    const params = message.params ?? {};
+    const version = negotiateLegacyVersion(params.protocolVersion);
+    const session = new ClientSession(version, objectOr(params.capabilities), objectOr(params.clientInfo), principal);
+    this.sessions.add(session);
+    const result: Record<string, unknown> = { protocolVersion: version, capabilities: SERVER_CAPABILITIES, serverInfo: this.options.serverInfo };
+    if (this.options.instructions) result.instructions = this.options.instructions;
+    const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, result });
+    res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': session.id, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  private request(req: IncomingMessage, res: ServerResponse, session: ClientSession, message: JsonRpcRequest): Promise<void> {
+    const key = requestKey(message.id);
+    if (session.inFlight.has(key)) {
+      return Promise.resolve(reply(res, 400, errorResponse(message.id, ErrorCode.InvalidRequest, `Invalid Request: id ${String(message.id)} is already in use by a request in flight`)));
+    }
+    const abort = new AbortController();
+    session.inFlight.set(key, abort);
+    const channel = new MessageChannel(session.newStreamId(), res, { isFinal: (m) => isResponse(m) && m.id === message.id, priming: session.protocolVersion >= '2025-11-25' });
+    session.channels.set(channel.streamId, channel);
+    // In the 2025 eras a dropped connection is not a cancellation: the call goes on and the
+    // client may resume the stream with Last-Event-ID.
+    const ctx = this.context(req, session);
+    return this.dispatcher.handle(session, message, channel, ctx, abort.signal).finally(() => {
+      session.inFlight.delete(key);
+      setTimeout(() => session.channels.delete(channel.streamId), 60_000).unref();
+    });
+  }
+
+  private notification(session: ClientSession, message: JsonRpcNotification): void {
+    if (message.method === 'notifications/initialized') {
+      session.initialized = true;
+    } else if (message.method === 'notifications/cancelled') {
+      const id = message.params?.requestId;
+      if (typeof id === 'string' || typeof id === 'number') session.inFlight.get(requestKey(id))?.abort(message.params?.reason ?? 'cancelled by client');
+    }
+    // notifications/roots/list_changed: upstreams ask for roots only during a call, where the
+    // request is relayed to this client live, so there is nothing to forward.
+  }
+
+  private async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!String(req.headers.accept ?? '').includes('text/event-stream')) {
+      return reply(res, 406, errorResponse(null, ErrorCode.InvalidRequest, 'Not Acceptable: the client must accept text/event-stream'));
+    }
+    const principal = await this.identity.authenticate(req);
+    if (isRejection(principal)) return reply(res, principal.status, errorResponse(null, ErrorCode.InvalidRequest, 'Unauthorized'), principal.headers);
+    const session = this.session(req, res, principal);
+    if (!session) return;
+    const lastEventId = req.headers['last-event-id'];
+    if (typeof lastEventId === 'string') {
+      const [streamId, seq] = splitEventId(lastEventId);
+      const channel = streamId === undefined ? undefined : session.channels.get(streamId);
+      if (!channel) return reply(res, 404, errorResponse(null, ErrorCode.InvalidRequest, `No stream to resume for Last-Event-ID ${lastEventId}`));
+      channel.resume(res, seq);
+      return;
+    }
+    if (session.standalone && !session.standalone.isEnded && session.standalone.isAttached) {
+      return reply(res, 409, errorResponse(null, ErrorCode.InvalidRequest, 'Conflict: only one standalone SSE stream is allowed per session'));
+    }
+    const channel = new MessageChannel(session.newStreamId(), res, { sse: true, isFinal: () => false, priming: session.protocolVersion >= '2025-11-25' });
+    session.standalone = channel;
+    session.channels.set(channel.streamId, channel);
+  }
+
+  private async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const principal = await this.identity.authenticate(req);
+    if (isRejection(principal)) return reply(res, principal.status, errorResponse(null, ErrorCode.InvalidRequest, 'Unauthorized'), principal.headers);
+    const session = this.session(req, res, principal);
+    if (!session) return;
+    this.sessions.delete(session.id);
+    this.options.onSessionClosed?.(session);
+    res.writeHead(200).end();
+  }
+
+  /** The session a request names, answered 400/404 when missing, unknown, or someone else's. */
+  private session(req: IncomingMessage, res: ServerResponse, principal: Principal): ClientSession | undefined {
+    const id = req.headers['mcp-session-id'];
+    if (typeof id !== 'string' || id.length === 0) {
+      reply(res, 400, errorResponse(null, ErrorCode.InvalidRequest, 'Bad Request: Mcp-Session-Id header is required'));
+      return undefined;
+    }
+    const session = this.sessions.get(id);
+    // Another principal's session answers exactly like an unknown one.
+    if (!session || session.principal.bindingKey !== principal.bindingKey) {
+      reply(res, 404, errorResponse(null, ErrorCode.SessionNotFound, 'Session not found'));
+      return undefined;
+    }
+    return session;
+  }
+
+  private isModern(req: IncomingMessage, message: JsonRpcMessage): boolean {
+    if (req.headers['mcp-protocol-version'] === MODERN_VERSION) return true;
+    const meta = 'params' in message ? (message.params?._meta as Record<string, unknown> | undefined) : undefined;
+    return meta?.['io.modelcontextprotocol/protocolVersion'] !== undefined && req.headers['mcp-session-id'] === undefined;
+  }
+
+  private context(req: IncomingMessage, session: ClientSession): RequestContext {
+    const traceparent = req.headers.traceparent;
+    return {
+      requestId: randomUUID(),
+      sessionId: session.id,
+      protocolVersion: session.protocolVersion,
+      ...(typeof traceparent === 'string' ? { traceparent } : {}),
+      receivedAt: new Date(),
+    };
+  }
+}
+
+function acceptsBoth(accept: string): boolean {
+  const a = accept.toLowerCase();
+  return (a.includes('application/json') && a.includes('text/event-stream')) || a.includes('*/*');
+}
+
+function splitEventId(id: string): [string | undefined, number] {
+  const slash = id.lastIndexOf('/');
+  if (slash <= 0) return [undefined, 0];
+  const seq = Number(id.slice(slash + 1));
+  return [id.slice(0, slash), Number.isInteger(seq) ? seq : 0];
+}
+
+function objectOr(v: unknown): Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+export function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

@@ -1,0 +1,26 @@
+import { parseConfig } from '../../src/config/load.js';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway.js';
+import { silentLogger } from '../../src/log.js';
+
+/** Starts a gateway on an ephemeral loopback port from a YAML fragment listing upstreams. */
+export async function gatewayWith(yaml: string, options: GatewayOptions = {}): Promise<RunningGateway> {
+  const text = /^listener:/m.test(yaml) ? yaml : `listener:\n  port: 0\n${yaml}`;
+  return startGateway(parseConfig(text, 'test config'), { logger: silentLogger, ...options });
+}
+
+export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+/** A raw initialize over fetch; returns the session id. */
+export async function openSession(url: string, version = '2025-11-25'): Promise<string> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: MCP_HEADERS,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'test', version: '1' } } }),
+  });
+  if (res.status !== 200) throw new Error(`initialize answered ${res.status}: ${await res.text()}`);
+  await res.text();
+  const sid = res.headers.get('mcp-session-id');
+  if (!sid) throw new Error('no session id');
+  await fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  return sid;
+}

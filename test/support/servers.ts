@@ -1,0 +1,60 @@
+/** Real upstream servers for tests: started on free loopback ports, always stopped by the caller. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { once } from 'node:events';
+
+const require = createRequire(import.meta.url);
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export function everythingEntry(): string {
+  return require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+}
+
+export function memoryEntry(): string {
+  return require.resolve('@modelcontextprotocol/server-memory/dist/index.js');
+}
+
+/** `@modelcontextprotocol/server-everything` over Streamable HTTP, as its own process. */
+export async function startEverythingHttp(): Promise<{ url: string; close(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [everythingEntry(), 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  await waitForLine(child, /listening on port/i, 15_000);
+  return { url: `http://127.0.0.1:${port}/mcp`, close: () => stop(child) };
+}
+
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await once(child, 'exit');
+  clearTimeout(timer);
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms; it said: ${seen}`)), timeoutMs);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before it started; it said: ${seen}`));
+    });
+  });
+}
