@@ -105,7 +105,7 @@ export class MessageChannel {
     if (this.priming) {
       // An id with empty data lets the client resume even before the first real message.
       const seq = ++this.seq;
-      const frame = `id: ${this.streamId}/${seq}\ndata: \n\n`;
+      const frame = `id: ${this.streamId}/${seq}\nretry: 1000\ndata: \n\n`;
       this.buffer.push({ seq, frame });
       this.res.write(frame);
     } else {

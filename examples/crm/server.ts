@@ -1,0 +1,135 @@
+/**
+ * The example CRM upstream: SDK v2 McpServer tools served over Streamable HTTP on node:http,
+ * speaking both the 2025 eras (stateless legacy fallback) and 2026-07-28 (per-request envelope).
+ *
+ * Run alone:  node dist/examples/crm/server.js --port 7421   (or PORT=7421; --host to bind elsewhere)
+ * It prints its URL (http://127.0.0.1:7421/mcp) on stdout and logs to stderr.
+ *
+ * @example
+ *   const crm = await startCrmServer({ port: 0 });
+ *   // connect an MCP client to crm.url …
+ *   crm.receivedHeaders(); // headers of every HTTP request that reached the CRM
+ *   await crm.close();
+ */
+import { realpathSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import { createCrmMcpServer } from './mcp.js';
+import { listen } from './node-http.js';
+import { CrmStore } from './store.js';
+
+export interface CrmServerOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 picks a free one (read it from the returned url). */
+  port: number;
+  /** Clock for record timestamps; default wall time. */
+  now?: () => Date;
+  /** Where to report rejected requests and handler errors; default: nowhere. */
+  log?: (line: string) => void;
+}
+
+/** A `tools/call` as it arrived at the CRM, before any handler ran. */
+export interface ReceivedToolCall {
+  name: string;
+  arguments: unknown;
+}
+
+export interface CrmServerHandle {
+  /** The MCP endpoint, e.g. http://127.0.0.1:7421/mcp. */
+  url: string;
+  /** Headers of each HTTP request received, oldest first (lower-case names, as node:http gives them). */
+  receivedHeaders(): IncomingHttpHeaders[];
+  /** Each `tools/call` received, oldest first — lets a test prove a denied call never got here. */
+  receivedToolCalls(): ReceivedToolCall[];
+  close(): Promise<void>;
+}
+
+const MCP_PATH = '/mcp';
+/** Bound on each recorded list, so a benchmark run cannot grow them without limit. */
+const MAX_RECORDED = 10_000;
+
+export async function startCrmServer(options: CrmServerOptions): Promise<CrmServerHandle> {
+  const host = options.host ?? '127.0.0.1';
+  const store = new CrmStore(options.now ? { now: options.now } : {});
+  const headersLog: IncomingHttpHeaders[] = [];
+  const callsLog: ReceivedToolCall[] = [];
+  const log = options.log;
+
+  const handler = createMcpHandler(() => createCrmMcpServer(store), {
+    ...(log && { onerror: (error: Error) => log(`crm: ${error.message}`) }),
+  });
+  const fetchAndRecord = async (request: Request): Promise<Response> => {
+    if (request.method === 'POST') {
+      for (const call of toolCallsIn(await request.clone().text())) record(callsLog, call);
+    }
+    return handler.fetch(request);
+  };
+
+  const { server, port } = await listen(fetchAndRecord, {
+    host,
+    port: options.port,
+    path: MCP_PATH,
+    onRequest: (headers) => record(headersLog, structuredClone(headers)),
+  });
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${MCP_PATH}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    receivedHeaders: () => headersLog.map((h) => ({ ...h })),
+    receivedToolCalls: () => callsLog.map((c) => ({ ...c })),
+    close: () =>
+      (closing ??= (async () => {
+        await handler.close();
+        const closed = new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+        server.closeAllConnections();
+        await closed;
+      })()),
+  };
+}
+
+function record<T>(list: T[], entry: T): void {
+  list.push(entry);
+  if (list.length > MAX_RECORDED) list.shift();
+}
+
+function toolCallsIn(body: string): ReceivedToolCall[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return [];
+  }
+  const messages = Array.isArray(parsed) ? parsed : [parsed];
+  return messages.flatMap((m) => {
+    const msg = m as { method?: unknown; params?: { name?: unknown; arguments?: unknown } } | null;
+    if (msg?.method !== 'tools/call' || typeof msg.params?.name !== 'string') return [];
+    return [{ name: msg.params.name, arguments: msg.params.arguments }];
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' } } });
+  const portText = values.port ?? process.env.PORT ?? '7421';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`crm: --port must be an integer 0-65535, got "${portText}"\n`);
+    process.exit(2);
+  }
+  const crm = await startCrmServer({ port, ...(values.host !== undefined && { host: values.host }), log: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(`${crm.url}\n`);
+  process.stderr.write(`crm: example CRM MCP server listening on ${crm.url} (tenants acme, globex)\n`);
+  const stop = () => void crm.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`crm: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * The example HR upstream: SDK v1 McpServer over stdio (2025 protocol eras only).
+ *
+ * Run alone:  node dist/examples/hr/server.js   — then speak MCP JSON-RPC on stdin/stdout.
+ * stdout carries protocol messages only; everything else goes to stderr.
+ */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { EmployeeDirectory } from './directory.js';
+import { registerHrTools } from './tools.js';
+
+const directory = new EmployeeDirectory();
+const server = new McpServer(
+  { name: 'toolgate-example-hr', version: '1.0.0' },
+  { capabilities: { tools: {} }, instructions: 'Example HR system for the toolgate demo. Every tool takes the tenant ("acme", "globex").' },
+);
+registerHrTools(server, directory);
+
+const transport = new StdioServerTransport();
+transport.onerror = (error) => process.stderr.write(`hr: transport error: ${error.message}\n`);
+process.stdin.on('end', () => void server.close().finally(() => process.exit(0)));
+await server.connect(transport);
+process.stderr.write(`hr: example HR MCP server ready on stdio (tenants ${directory.tenants().join(', ')})\n`);
