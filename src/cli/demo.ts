@@ -79,7 +79,7 @@ Try it (2025-11-25 protocol; any MCP client works too, e.g. the MCP Inspector):
   curl -s ${url} ${h} -H "mcp-session-id: $SID" \\
     -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"crm__search_contacts","arguments":{"tenant":"acme","query":"a"}}}'
   curl -s ${url} ${h} -H "mcp-session-id: $SID" \\
-    -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"hr__read_employee","arguments":{"tenant":"acme","employee_id":"bob"}}}'
+    -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"hr__read_employee","arguments":{"tenant":"acme","employee_id":"E1002"}}}'
 
 Ctrl-C stops everything.
 `;
