@@ -1,0 +1,554 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import { createRequire } from 'node:module';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+import type { JsonRpcId, JsonRpcMessage } from '../src/mcp/jsonrpc.js';
+import { HttpUpstreamTransport } from '../src/upstream/http.js';
+import { SseParser, type SseEvent } from '../src/upstream/sse.js';
+import { UpstreamTransportError } from '../src/upstream/transport.js';
+
+const everythingEntry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
+const PROTOCOL = '2025-11-25';
+
+interface Received {
+  message: JsonRpcMessage;
+  relatedTo: JsonRpcId | undefined;
+}
+
+/** Records what a transport delivers and lets a test wait for one message. */
+class Inbox {
+  readonly received: Received[] = [];
+  readonly errors: Error[] = [];
+  readonly closes: string[] = [];
+  private waiters: Array<{ match: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
+
+  attach(transport: HttpUpstreamTransport): void {
+    transport.onmessage = (message, relatedTo) => {
+      const entry = { message, relatedTo };
+      this.received.push(entry);
+      for (const waiter of this.waiters.filter((w) => w.match(entry))) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.resolve(entry);
+      }
+    };
+    transport.onerror = (error) => this.errors.push(error);
+    transport.onclose = (reason) => this.closes.push(reason);
+  }
+
+  /** The first message (already received or still to come) that matches; fails after 10 s so a broken test ends. */
+  waitFor(match: (r: Received) => boolean, what: string): Promise<Received> {
+    const found = this.received.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no message: ${what}; got ${JSON.stringify(this.received)}`)), 10_000);
+      this.waiters.push({ match, resolve: (r) => { clearTimeout(timer); resolve(r); } });
+    });
+  }
+
+  response(id: JsonRpcId): Promise<Received> {
+    return this.waitFor((r) => 'id' in r.message && r.message.id === id && !('method' in r.message), `response ${id}`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** server-everything over Streamable HTTP: `PORT=<port> node dist/index.js streamableHttp`, endpoint /mcp. */
+async function startEverything(): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [everythingEntry, 'streamableHttp'], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes(`listening on port ${port}`)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`server-everything exited with ${code}: ${stderr}`)));
+  });
+  return { url: `http://127.0.0.1:${port}/mcp`, port, stop: () => stopProcess(child) };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+/** A node:http server for faults a real MCP server will not produce on demand. */
+async function startFixture(handler: http.RequestListener): Promise<{ url: string; stop: () => Promise<void> }> {
+  const server = http.createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    stop: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+function initialize(id: JsonRpcId, capabilities: Record<string, unknown> = {}): JsonRpcMessage {
+  return { jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities, clientInfo: { name: 'toolgate-test', version: '0' } } };
+}
+
+/** initialize + notifications/initialized, the way the protocol layer will do it. */
+async function handshake(transport: HttpUpstreamTransport, inbox: Inbox, capabilities: Record<string, unknown> = {}): Promise<void> {
+  await transport.send(initialize('init', capabilities));
+  const { message } = await inbox.response('init');
+  assert.ok('result' in message, `initialize failed: ${JSON.stringify(message)}`);
+  transport.setProtocolVersion(String(message.result.protocolVersion));
+  await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+}
+
+describe('SseParser', () => {
+  const stream = 'id: 1\r\nretry: 250\r\ndata: {"a":\r\ndata: 1}\r\n\r\n: keep-alive comment\n\nevent: ping\ndata: x\r\rid: 2\ndata\n\n';
+  const expected: SseEvent[] = [
+    { id: '1', event: 'message', data: '{"a":\n1}', retry: 250 },
+    { id: undefined, event: 'ping', data: 'x', retry: undefined },
+    { id: '2', event: 'message', data: '', retry: undefined },
+  ];
+
+  function parse(chunks: string[]): SseEvent[] {
+    const events: SseEvent[] = [];
+    const parser = new SseParser((e) => events.push(e));
+    for (const chunk of chunks) parser.push(chunk);
+    parser.end();
+    return events;
+  }
+
+  test('the same events whether the stream comes whole, split at any point, or one character at a time', () => {
+    assert.deepEqual(parse([stream]), expected);
+    for (let cut = 1; cut < stream.length; cut++) {
+      assert.deepEqual(parse([stream.slice(0, cut), stream.slice(cut)]), expected, `split at ${cut}: ${JSON.stringify(stream.slice(cut - 3, cut + 3))}`);
+    }
+    assert.deepEqual(parse([...stream]), expected);
+  });
+
+  test('CR LF split across chunks is one line end, not a line end and an empty line', () => {
+    assert.deepEqual(parse(['data: a\r', '\ndata: b\r', '\n\r', '\n']), [{ id: undefined, event: 'message', data: 'a\nb', retry: undefined }]);
+  });
+
+  test('priming event (id and empty data) is emitted with data "" so the caller can keep its id', () => {
+    assert.deepEqual(parse(['id: abc\ndata: \n\n']), [{ id: 'abc', event: 'message', data: '', retry: undefined }]);
+  });
+
+  test('a leading BOM, a field without a space, an unknown field and a bad retry are handled as browsers do', () => {
+    assert.deepEqual(parse(['\uFEFFdata:x\nfoo: bar\nretry: 1s\n\n']), [{ id: undefined, event: 'message', data: 'x', retry: undefined }]);
+  });
+
+  test('an event without its closing blank line at the end of the stream is discarded', () => {
+    assert.deepEqual(parse(['data: complete\n\ndata: cut off\n']), [{ id: undefined, event: 'message', data: 'complete', retry: undefined }]);
+  });
+});
+
+describe('HttpUpstreamTransport against server-everything (Streamable HTTP)', () => {
+  let everything: Awaited<ReturnType<typeof startEverything>>;
+  before(async () => {
+    everything = await startEverything();
+  });
+  after(async () => {
+    await everything.stop();
+  });
+
+  test('initialize captures the session; tools/list and tools/call come back related to their request', async () => {
+    const transport = new HttpUpstreamTransport('everything', { url: everything.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.start();
+      assert.equal(transport.sessionId, undefined);
+      await handshake(transport, inbox);
+      assert.match(transport.sessionId ?? '', /^[0-9a-f-]{36}$/);
+      assert.deepEqual(inbox.received[0]!.relatedTo, 'init');
+
+      await transport.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      const list = await inbox.response(2);
+      assert.equal(list.relatedTo, 2);
+      assert.ok('result' in list.message);
+      const names = (list.message.result.tools as Array<{ name: string }>).map((t) => t.name);
+      assert.ok(names.includes('echo') && names.includes('trigger-long-running-operation'), names.join(','));
+
+      await transport.send({ jsonrpc: '2.0', id: 'call-3', method: 'tools/call', params: { name: 'echo', arguments: { message: 'héllo ✓' } } });
+      const call = await inbox.response('call-3');
+      assert.equal(call.relatedTo, 'call-3');
+      assert.deepEqual(call.message, { jsonrpc: '2.0', id: 'call-3', result: { content: [{ type: 'text', text: 'Echo: héllo ✓' }] } });
+      assert.deepEqual(inbox.errors, []);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('progress notifications arrive on the call\'s stream, related to it, before the response', async () => {
+    const transport = new HttpUpstreamTransport('everything', { url: everything.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await handshake(transport, inbox);
+      const firstProgress = inbox.waitFor((r) => 'method' in r.message && r.message.method === 'notifications/progress', 'first progress');
+      await transport.send({
+        jsonrpc: '2.0', id: 7, method: 'tools/call',
+        params: { name: 'trigger-long-running-operation', arguments: { duration: 0.6, steps: 3 }, _meta: { progressToken: 'tok-7' } },
+      });
+      await firstProgress;
+      // Delivered while the stream is still open: the tool has two more steps to run.
+      assert.equal(inbox.received.some((r) => 'id' in r.message && r.message.id === 7), false);
+      await inbox.response(7);
+      const onStream = inbox.received.filter((r) => r.relatedTo === 7).map((r) => ('method' in r.message ? `${r.message.method}:${(r.message.params as { progress: number }).progress}` : 'response'));
+      assert.deepEqual(onStream, ['notifications/progress:1', 'notifications/progress:2', 'notifications/progress:3', 'response']);
+      for (const r of inbox.received.filter((e) => e.relatedTo === 7 && 'method' in e.message)) {
+        assert.equal((r.message as unknown as { params: { progressToken: string } }).params.progressToken, 'tok-7');
+      }
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('a server→client request arrives on the open call stream and its answer unblocks the tool', async () => {
+    const transport = new HttpUpstreamTransport('everything', { url: everything.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await handshake(transport, inbox, { sampling: {} });
+      await transport.send({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 5 } } });
+      // The tool blocks until this request is answered: buffering the stream to its end would deadlock here.
+      const sampling = await inbox.waitFor((r) => 'method' in r.message && r.message.method === 'sampling/createMessage', 'sampling request');
+      assert.equal(sampling.relatedTo, 11);
+      assert.ok('id' in sampling.message);
+      await transport.send({ jsonrpc: '2.0', id: sampling.message.id!, result: { role: 'assistant', content: { type: 'text', text: 'sampled-42' }, model: 'test', stopReason: 'endTurn' } });
+      const call = await inbox.response(11);
+      assert.equal(call.relatedTo, 11);
+      assert.match(JSON.stringify(call.message), /sampled-42/);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('openEventStream delivers server-initiated messages with no relatedTo', async () => {
+    const transport = new HttpUpstreamTransport('everything', { url: everything.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await handshake(transport, inbox, { roots: { listChanged: true } });
+      await transport.openEventStream();
+      // server-everything asks for the roots 350 ms after initialization, on the standalone stream.
+      const roots = await inbox.waitFor((r) => 'method' in r.message && r.message.method === 'roots/list', 'roots/list');
+      assert.equal(roots.relatedTo, undefined);
+      assert.ok('id' in roots.message);
+      await transport.send({ jsonrpc: '2.0', id: roots.message.id!, result: { roots: [{ uri: 'file:///tmp/project', name: 'project' }] } });
+      const log = await inbox.waitFor((r) => 'method' in r.message && r.message.method === 'notifications/message', 'log notification');
+      assert.equal(log.relatedTo, undefined);
+      assert.match(JSON.stringify(log.message), /Roots updated: 1 root/);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('close() ends the session with DELETE: the server no longer knows the session id', async () => {
+    const transport = new HttpUpstreamTransport('everything', { url: everything.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    await handshake(transport, inbox);
+    const session = transport.sessionId!;
+    await transport.close();
+    const res = await request(everything.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    const body = await res.body.text();
+    // server-everything answers an unknown session with 400, not the spec's 404.
+    assert.equal(res.statusCode, 400, body);
+    assert.match(body, /No valid session ID/);
+    await assert.rejects(transport.send({ jsonrpc: '2.0', id: 2, method: 'ping' }), { code: 'ERR_UPSTREAM_CLOSED' });
+  });
+
+  test('a stream cut after the first progress event is resumed with Last-Event-ID and the call still completes', async () => {
+    // A real TCP proxy cuts the real server's stream: the fault a flaky network produces.
+    let cut = 0;
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(everything.port, '127.0.0.1');
+      client.pipe(upstream);
+      upstream.on('data', (chunk: Buffer) => {
+        if (cut === 0 && chunk.includes('"progress":1')) {
+          cut++;
+          client.end(chunk);
+          upstream.destroy();
+          return;
+        }
+        client.write(chunk);
+      });
+      upstream.on('end', () => client.end());
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const { port } = proxy.address() as net.AddressInfo;
+    const transport = new HttpUpstreamTransport('everything', { url: `http://127.0.0.1:${port}/mcp`, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await handshake(transport, inbox);
+      await transport.send({
+        jsonrpc: '2.0', id: 21, method: 'tools/call',
+        params: { name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: 'tok-21' } },
+      });
+      const call = await inbox.response(21);
+      assert.equal(cut, 1, 'the proxy cut the stream');
+      assert.match(JSON.stringify(call.message), /Long running operation completed/);
+      const progress = inbox.received.filter((r) => r.relatedTo === 21 && 'method' in r.message).map((r) => (r.message as unknown as { params: { progress: number } }).params.progress);
+      assert.deepEqual(progress, [1, 2, 3]);
+      assert.ok(inbox.errors.some((e) => /request stream dropped/.test(e.message)), inbox.errors.map((e) => e.message).join('; '));
+    } finally {
+      await transport.close();
+      proxy.close();
+      await once(proxy, 'close');
+    }
+  });
+});
+
+describe('HttpUpstreamTransport against an SDK server in JSON response mode', () => {
+  test('a 200 application/json body is parsed once and delivered related to the request', async () => {
+    const fixture = await startFixture(async (req, res) => {
+      // Stateless SDK server, one per request, answering with plain JSON instead of SSE.
+      const server = new McpServer({ name: 'json-fixture', version: '1.0.0' });
+      server.registerTool('add', { inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }] }));
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      res.on('close', () => void transport.close());
+      await server.connect(transport);
+      await transport.handleRequest(req, res);
+    });
+    const transport = new HttpUpstreamTransport('calc', { url: fixture.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.send(initialize(1));
+      const init = await inbox.response(1);
+      assert.equal(init.relatedTo, 1);
+      assert.equal(transport.sessionId, undefined, 'a stateless server sets no session');
+      transport.setProtocolVersion(PROTOCOL);
+      await transport.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'add', arguments: { a: 2, b: 40 } } });
+      const call = await inbox.response(2);
+      assert.deepEqual(call, { message: { jsonrpc: '2.0', id: 2, result: { content: [{ type: 'text', text: '42' }] } }, relatedTo: 2 });
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+});
+
+describe('HttpUpstreamTransport faults', () => {
+  test('nothing listening on the port: send() rejects with ERR_UPSTREAM_UNREACHABLE', async () => {
+    const port = await freePort();
+    const transport = new HttpUpstreamTransport('crm', { url: `http://127.0.0.1:${port}/mcp`, connectTimeoutMs: 2000 });
+    try {
+      await assert.rejects(transport.send(initialize(1)), (err: unknown) => {
+        assert.ok(err instanceof UpstreamTransportError);
+        assert.equal(err.code, 'ERR_UPSTREAM_UNREACHABLE');
+        assert.equal(err.upstream, 'crm');
+        assert.match(err.message, /ECONNREFUSED/);
+        return true;
+      });
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('HTTP 500 with a text body: the request gets a -32010 error naming the upstream and status', async () => {
+    const fixture = await startFixture((_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error'));
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.send({ jsonrpc: '2.0', id: 5, method: 'tools/list' });
+      const answer = await inbox.response(5);
+      assert.deepEqual(answer, { message: { jsonrpc: '2.0', id: 5, error: { code: -32010, message: 'upstream crm answered HTTP 500' } }, relatedTo: 5 });
+      // A notification has no response to carry the error: send() rejects instead.
+      await assert.rejects(transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' }), { code: 'ERR_UPSTREAM_REJECTED' });
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+
+  test('HTTP 400 with a JSON-RPC error body: that error is delivered, re-addressed to the request', async () => {
+    const fixture = await startFixture((_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: unsupported protocol version"}}'));
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.send({ jsonrpc: '2.0', id: 'q', method: 'tools/list' });
+      const answer = await inbox.response('q');
+      assert.deepEqual(answer.message, { jsonrpc: '2.0', id: 'q', error: { code: -32600, message: 'Bad Request: unsupported protocol version' } });
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+
+  test('a 200 JSON body that is not JSON, or not JSON-RPC: -32010 "sent an invalid response" and onerror', async () => {
+    const bodies = ['<html>oops</html>', '{"jsonrpc":"1.0","id":1,"result":{}}'];
+    let n = 0;
+    const fixture = await startFixture((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(bodies[n++]));
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.send({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
+      const html = await inbox.response(1);
+      assert.equal(html.relatedTo, 1);
+      assert.ok('error' in html.message);
+      assert.equal(html.message.error.code, -32010);
+      assert.match(html.message.error.message, /^upstream crm sent an invalid response: not JSON: "<html>oops/);
+
+      await transport.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      const wrongVersion = await inbox.response(2);
+      assert.ok('error' in wrongVersion.message);
+      assert.equal(wrongVersion.message.error.message, 'upstream crm sent an invalid response: jsonrpc must be "2.0"');
+      assert.equal(inbox.errors.length, 2);
+      assert.ok(inbox.errors.every((e) => e instanceof UpstreamTransportError && e.upstream === 'crm'));
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+
+  test('an SSE stream that ends without the response and without event ids: -32010 "closed the stream before answering"', async () => {
+    const fixture = await startFixture((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":1}}\n\n');
+    });
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'x' } });
+      const answer = await inbox.response(9);
+      assert.deepEqual(answer.message, { jsonrpc: '2.0', id: 9, error: { code: -32010, message: 'upstream crm closed the stream before answering' } });
+      assert.deepEqual(inbox.received.map((r) => r.relatedTo), [9, 9], 'the progress came first, then the error');
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+
+  test('an SSE stream with event ids that ends early is resumed by GET with Last-Event-ID after the server\'s retry delay', async () => {
+    const seen: Array<{ method: string; lastEventId: string | undefined; session: string | undefined }> = [];
+    const fixture = await startFixture((req, res) => {
+      seen.push({ method: req.method!, lastEventId: req.headers['last-event-id'] as string | undefined, session: req.headers['mcp-session-id'] as string | undefined });
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'mcp-session-id': 's-1' });
+      if (req.method === 'POST') res.end('id: e1\nretry: 20\ndata: \n\n');
+      else res.end('id: e2\ndata: {"jsonrpc":"2.0","id":4,"result":{"ok":true}}\n\n');
+    });
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.send({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'x' } });
+      const answer = await inbox.response(4);
+      assert.deepEqual(answer, { message: { jsonrpc: '2.0', id: 4, result: { ok: true } }, relatedTo: 4 });
+      assert.deepEqual(seen, [
+        { method: 'POST', lastEventId: undefined, session: undefined },
+        { method: 'GET', lastEventId: 'e1', session: 's-1' },
+      ]);
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+
+  test('404 while a session is set: the request gets -32010 and onclose says the session expired', async () => {
+    const fixture = await startFixture((req, res) => {
+      if (req.headers['mcp-session-id'] === undefined) {
+        res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'gone-soon' });
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { protocolVersion: PROTOCOL, capabilities: {}, serverInfo: { name: 'f', version: '0' } } }));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.send(initialize(1));
+      await inbox.response(1);
+      assert.equal(transport.sessionId, 'gone-soon');
+      await transport.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      const answer = await inbox.response(2);
+      assert.deepEqual(answer.message, { jsonrpc: '2.0', id: 2, error: { code: -32010, message: 'upstream crm answered HTTP 404 (session expired)' } });
+      assert.deepEqual(inbox.closes, ['session expired']);
+      await assert.rejects(transport.send({ jsonrpc: '2.0', id: 3, method: 'ping' }), { code: 'ERR_UPSTREAM_CLOSED' });
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+
+  test('aborting options.signal stops reading that stream: the server sees the connection go and nothing more is delivered', async () => {
+    let serverSawClose!: () => void;
+    const closed = new Promise<void>((resolve) => (serverSawClose = resolve));
+    const fixture = await startFixture((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":"t","progress":1}}\n\n');
+      res.on('close', serverSawClose);
+    });
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    const cancel = new AbortController();
+    try {
+      await transport.send({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'slow' } }, { signal: cancel.signal });
+      await inbox.waitFor((r) => r.relatedTo === 3, 'the progress');
+      cancel.abort();
+      await closed;
+      assert.equal(inbox.received.length, 1, 'no synthesized error for a cancelled call');
+      assert.deepEqual(inbox.errors, []);
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+
+  test('configured and per-message headers are sent; the per-message value wins, case-insensitively', async () => {
+    let headers: http.IncomingHttpHeaders = {};
+    const fixture = await startFixture((req, res) => {
+      headers = req.headers;
+      res.writeHead(202).end();
+    });
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000, headers: { 'X-Tenant': 'acme', Authorization: 'Bearer static' } });
+    try {
+      transport.setProtocolVersion(PROTOCOL);
+      await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' }, { headers: { authorization: 'Bearer per-call', traceparent: '00-abc-def-01' } });
+      assert.equal(headers['x-tenant'], 'acme');
+      assert.equal(headers.authorization, 'Bearer per-call');
+      assert.equal(headers.traceparent, '00-abc-def-01');
+      assert.equal(headers['mcp-protocol-version'], PROTOCOL);
+      assert.equal(headers.accept, 'application/json, text/event-stream');
+      assert.equal(headers['content-type'], 'application/json');
+      assert.equal(headers['mcp-session-id'], undefined);
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+});
