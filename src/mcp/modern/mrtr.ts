@@ -81,7 +81,7 @@ function declares(caps: Record<string, unknown>, need: Record<string, unknown>):
   if (!isObject(have)) return false;
   if (name === 'elicitation') {
     // An empty elicitation object means form mode only (client/elicitation.mdx, "Capabilities").
-    const modes = Object.keys(have).filter((k) => k === 'form' || k === 'url');
+    const modes: string[] = Object.keys(have).filter((k) => k === 'form' || k === 'url');
     const wanted = Object.keys(sub as object)[0]!;
     return modes.length === 0 ? wanted === 'form' : modes.includes(wanted);
   }
