@@ -5,6 +5,8 @@ import { createListener, listen } from './listener/http-server.js';
 import { OriginGuard } from './listener/origin-guard.js';
 import { Dispatcher } from './mcp/dispatch.js';
 import { McpEndpoint } from './mcp/endpoint.js';
+import { MODERN_CAPABILITIES } from './mcp/capabilities.js';
+import { StatelessEndpoint } from './mcp/stateless.js';
 import { SessionStore } from './mcp/session-store.js';
 import { SubscriptionTable } from './mcp/subscriptions.js';
 import { stderrLogger, type Logger } from './log.js';
@@ -76,13 +78,21 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   }
 
   const dispatcher = new Dispatcher(registry, { policy, credentials: options.credentials ?? noCredential, audit }, subscriptions);
-  const endpoint = new McpEndpoint(sessions, dispatcher, identity, {
-    maxBodyBytes: config.listener.maxBodyBytes,
-    serverInfo: { name: 'toolgate', version: VERSION },
-    onSessionClosed: (s) => {
-      for (const uri of s.subscriptions) subscriptions.remove(uri, s.id);
+  const serverInfo = { name: 'toolgate', version: VERSION };
+  const stateless = new StatelessEndpoint(dispatcher, { serverInfo, capabilities: MODERN_CAPABILITIES });
+  const endpoint = new McpEndpoint(
+    sessions,
+    dispatcher,
+    identity,
+    {
+      maxBodyBytes: config.listener.maxBodyBytes,
+      serverInfo,
+      onSessionClosed: (s) => {
+        for (const uri of s.subscriptions) subscriptions.remove(uri, s.id);
+      },
     },
-  });
+    stateless,
+  );
 
   const hosts = [...config.listener.allowedHosts];
   const origins = [...config.listener.allowedOrigins];

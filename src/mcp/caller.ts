@@ -17,6 +17,8 @@ export interface Caller {
   /** Relays a server→client request on the channel of the call that caused it. */
   requestClient(channel: MessageChannel, request: JsonRpcRequest, signal: AbortSignal): Promise<JsonRpcResponse>;
   setLogLevel(level: unknown): boolean;
+  /** Shapes a final response for this caller's era (e.g. 2026-07-28 resultType and caching hints). */
+  present?(method: string, response: JsonRpcResponse): JsonRpcResponse;
   /** URIs this caller subscribed to (stateful eras only). */
   readonly subscriptions?: Set<string>;
 }

@@ -41,7 +41,7 @@ export class Dispatcher {
       response = errorResponse(request.id, ErrorCode.InternalError, `toolgate failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (signal.aborted) channel.close();
-    else channel.send(response);
+    else channel.send(caller.present ? caller.present(request.method, response) : response);
   }
 
   private async answer(caller: Caller, request: JsonRpcRequest, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> {

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyTooLargeError, readBody } from '../listener/body.js';
 import { isRejection, type IdentityStage, type Principal, type RequestContext } from '../pipeline/stages.js';
+import { LEGACY_CAPABILITIES } from './capabilities.js';
 import { MessageChannel } from './channel.js';
 import type { Dispatcher } from './dispatch.js';
-import { isLegacyVersion, MODERN_VERSION, negotiateLegacyVersion } from './eras.js';
+import { isLegacyVersion, negotiateLegacyVersion } from './eras.js';
+import { classifyClientEra } from './modern.js';
+import type { StatelessEndpoint } from './stateless.js';
 import {
   classifyMessage,
   ErrorCode,
@@ -23,18 +26,9 @@ export interface EndpointOptions {
   maxBodyBytes: number;
   serverInfo: { name: string; version: string };
   instructions?: string;
-  /** Handles a request that chose the stateless 2026-07-28 era (set once that era is wired). */
-  modern?: (req: IncomingMessage, res: ServerResponse, message: JsonRpcMessage, principal: Principal) => Promise<void>;
   onSessionClosed?: (session: ClientSession) => void;
 }
 
-export const SERVER_CAPABILITIES = {
-  tools: { listChanged: true },
-  prompts: { listChanged: true },
-  resources: { subscribe: true, listChanged: true },
-  logging: {},
-  completions: {},
-};
 
 /**
  * The Streamable HTTP endpoint (MCP 2025-06-18 / 2025-11-25): POST carries messages, GET opens
@@ -48,6 +42,7 @@ export class McpEndpoint {
     private readonly dispatcher: Dispatcher,
     private readonly identity: IdentityStage,
     private readonly options: EndpointOptions,
+    private readonly stateless: StatelessEndpoint,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -100,12 +95,10 @@ export class McpEndpoint {
     const principal = await this.identity.authenticate(req);
     if (isRejection(principal)) return reply(res, principal.status, errorResponse(null, principal.rpcError?.code ?? ErrorCode.InvalidRequest, principal.rpcError?.message ?? 'Unauthorized'), principal.headers);
 
-    if (this.isModern(req, message)) {
-      if (!this.options.modern) {
-        return reply(res, 400, errorResponse(isRequest(message) ? message.id : null, ErrorCode.InvalidRequest, `Unsupported protocol version ${MODERN_VERSION}`, { supported: ['2025-11-25', '2025-06-18'] }));
-      }
-      return this.options.modern(req, res, message, principal);
-    }
+    // The body decides the era; a modern header on a legacy-shaped body is refused, not guessed.
+    const era = classifyClientEra(message, req.headers);
+    if (era.era === 'reject') return reply(res, era.status, errorResponse(isRequest(message) ? message.id : null, era.error.code, era.error.message, era.error.data));
+    if (era.era === 'modern') return this.stateless.handle(req, res, message, principal);
 
     if (isRequest(message) && message.method === 'initialize') return this.initialize(req, res, message, principal);
 
@@ -137,7 +130,7 @@ export class McpEndpoint {
     const version = negotiateLegacyVersion(params.protocolVersion);
     const session = new ClientSession(version, objectOr(params.capabilities), objectOr(params.clientInfo), principal);
     this.sessions.add(session);
-    const result: Record<string, unknown> = { protocolVersion: version, capabilities: SERVER_CAPABILITIES, serverInfo: this.options.serverInfo };
+    const result: Record<string, unknown> = { protocolVersion: version, capabilities: LEGACY_CAPABILITIES, serverInfo: this.options.serverInfo };
     if (this.options.instructions) result.instructions = this.options.instructions;
     const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, result });
     res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': session.id, 'content-length': Buffer.byteLength(body) });
@@ -221,12 +214,6 @@ export class McpEndpoint {
       return undefined;
     }
     return session;
-  }
-
-  private isModern(req: IncomingMessage, message: JsonRpcMessage): boolean {
-    if (req.headers['mcp-protocol-version'] === MODERN_VERSION) return true;
-    const meta = 'params' in message ? (message.params?._meta as Record<string, unknown> | undefined) : undefined;
-    return meta?.['io.modelcontextprotocol/protocolVersion'] !== undefined && req.headers['mcp-session-id'] === undefined;
   }
 
   private context(req: IncomingMessage, session: ClientSession): RequestContext {

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal, RequestContext } from '../pipeline/stages.js';
+import type { Caller } from './caller.js';
+import { MessageChannel } from './channel.js';
+import type { Dispatcher } from './dispatch.js';
+import { ErrorCode, errorResponse, isNotification, isRequest, isResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import {
+  checkModernHeaders,
+  checkProtocolVersion,
+  discoverResult,
+  httpStatusForModernError,
+  LOG_LEVELS,
+  markResult,
+  MODERN_PROTOCOL_VERSION,
+  readRequestEnvelope,
+  REMOVED_METHODS,
+  withoutRequestEnvelope,
+  type RequestEnvelope,
+} from './modern.js';
+import { LEGACY_VERSIONS } from './eras.js';
+
+export interface StatelessOptions {
+  serverInfo: { name: string; version: string };
+  capabilities: Record<string, unknown>;
+  instructions?: string;
+}
+
+/** Every version the endpoint serves, for server/discover and -32022 answers. */
+export const SERVED_VERSIONS = [MODERN_PROTOCOL_VERSION, ...LEGACY_VERSIONS];
+
+/**
+ * One 2026-07-28 request: no session, everything the gateway needs travels in the request's
+ * `_meta` envelope and is checked against the headers before anything trusts either.
+ * Order of checks (docs/protocol-2026-07-28.md): envelope, headers, version, method.
+ */
+export class StatelessEndpoint {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    private readonly options: StatelessOptions,
+  ) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse, posted: JsonRpcMessage, principal: Principal): Promise<void> {
+    if (!isRequest(posted)) {
+      if (isNotification(posted)) return void res.writeHead(202).end();
+      return send(res, 400, errorResponse(null, ErrorCode.InvalidRequest, 'Invalid Request: 2026-07-28 has no server-to-client requests to answer'));
+    }
+    const message: JsonRpcRequest = posted;
+    const envelope = readRequestEnvelope(message);
+    if ('error' in envelope) return send(res, envelope.status, errorResponse(message.id, envelope.error.code, envelope.error.message, envelope.error.data));
+    const headers = checkModernHeaders(req.headers, message);
+    if (!headers.ok) return send(res, headers.status, errorResponse(message.id, headers.error.code, headers.error.message, headers.error.data));
+    const version = checkProtocolVersion(envelope.protocolVersion, [MODERN_PROTOCOL_VERSION]);
+    if (!version.ok) {
+      return send(res, version.status, errorResponse(message.id, version.error.code, version.error.message, { ...(version.error.data as object), supported: SERVED_VERSIONS }));
+    }
+    if (REMOVED_METHODS.has(message.method)) {
+      return send(res, httpStatusForModernError(ErrorCode.MethodNotFound), errorResponse(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} does not exist in ${MODERN_PROTOCOL_VERSION}`));
+    }
+    if (message.method === 'server/discover') {
+      return send(res, 200, {
+        jsonrpc: '2.0',
+        id: message.id,
+        result: discoverResult({ supportedVersions: SERVED_VERSIONS, capabilities: this.options.capabilities, serverInfo: this.options.serverInfo, ...(this.options.instructions ? { instructions: this.options.instructions } : {}) }),
+      });
+    }
+
+    const caller = new StatelessCaller(principal, envelope, this.options.serverInfo);
+    const request = withoutRequestEnvelope(message);
+    const channel = new MessageChannel(`s-${randomUUID().slice(0, 8)}`, res, { isFinal: (m) => isResponse(m) && m.id === message.id, priming: false });
+    // In 2026-07-28, closing the request's stream is how a client cancels.
+    const abort = new AbortController();
+    channel.onDisconnect = () => abort.abort('the client closed the stream');
+    const ctx: RequestContext = {
+      requestId: randomUUID(),
+      protocolVersion: MODERN_PROTOCOL_VERSION,
+      ...(typeof req.headers.traceparent === 'string' ? { traceparent: req.headers.traceparent } : {}),
+      receivedAt: new Date(),
+    };
+    await this.dispatcher.handle(caller, request, channel, ctx, abort.signal);
+  }
+}
+
+/** The caller of one stateless request: capabilities and log level come from its envelope. */
+class StatelessCaller implements Caller {
+  readonly protocolVersion = MODERN_PROTOCOL_VERSION;
+  readonly clientCapabilities: Record<string, unknown>;
+  private readonly logLevel: number;
+
+  constructor(
+    readonly principal: Principal,
+    envelope: RequestEnvelope,
+    private readonly serverInfo: { name: string; version: string },
+  ) {
+    this.clientCapabilities = envelope.clientCapabilities;
+    // Without a logLevel in its envelope a request gets no log messages at all.
+    this.logLevel = envelope.logLevel === undefined ? Infinity : LOG_LEVELS.indexOf(envelope.logLevel);
+  }
+
+  wants(n: JsonRpcNotification): boolean {
+    if (n.method !== 'notifications/message') return true;
+    const level = LOG_LEVELS.indexOf(n.params?.level as (typeof LOG_LEVELS)[number]);
+    return level >= this.logLevel;
+  }
+
+  setLogLevel(): boolean {
+    return false;
+  }
+
+  /**
+   * 2026-07-28 has no server→client requests: input is asked for with an input_required result
+   * and a retry (MRTR). Translating a 2025 upstream's mid-call request into that round trip
+   * needs the call parked across requests; until that lands the upstream is told the client
+   * cannot answer, so the call ends instead of hanging.
+   */
+  requestClient(_channel: MessageChannel, request: JsonRpcRequest): Promise<JsonRpcResponse> {
+    return Promise.resolve(errorResponse(request.id, ErrorCode.MethodNotFound, `toolgate does not yet relay ${request.method} to ${MODERN_PROTOCOL_VERSION} clients`));
+  }
+
+  present(method: string, response: JsonRpcResponse): JsonRpcResponse {
+    if (!('result' in response)) return response;
+    return { ...response, result: markResult(response.result, { method, cacheScope: 'private', serverInfo: this.serverInfo }) };
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
