@@ -12,7 +12,8 @@ import { z } from 'zod';
 import type { JsonRpcId, JsonRpcMessage } from '../src/mcp/jsonrpc.js';
 import { HttpUpstreamTransport } from '../src/upstream/http.js';
 import { SseParser, type SseEvent } from '../src/upstream/sse.js';
-import { UpstreamTransportError } from '../src/upstream/transport.js';
+import { StdioUpstreamTransport } from '../src/upstream/stdio.js';
+import { UpstreamTransportError, type UpstreamTransport } from '../src/upstream/transport.js';
 
 const everythingEntry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const PROTOCOL = '2025-11-25';
@@ -29,7 +30,7 @@ class Inbox {
   readonly closes: string[] = [];
   private waiters: Array<{ match: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
 
-  attach(transport: HttpUpstreamTransport): void {
+  attach(transport: UpstreamTransport): void {
     transport.onmessage = (message, relatedTo) => {
       const entry = { message, relatedTo };
       this.received.push(entry);
@@ -158,6 +159,43 @@ describe('SseParser', () => {
 
   test('an event without its closing blank line at the end of the stream is discarded', () => {
     assert.deepEqual(parse(['data: complete\n\ndata: cut off\n']), [{ id: undefined, event: 'message', data: 'complete', retry: undefined }]);
+  });
+
+  describe('maxDataBytes', () => {
+    function parseLimited(chunks: string[], maxDataBytes: number): SseEvent[] {
+      const events: SseEvent[] = [];
+      const parser = new SseParser((e) => events.push(e), { maxDataBytes });
+      for (const chunk of chunks) parser.push(chunk);
+      parser.end();
+      return events;
+    }
+    const oversized = (id?: string): SseEvent => ({ id, event: 'message', data: '', retry: undefined, oversized: true });
+
+    test('data of exactly the limit passes; one byte more is emitted as oversized, with its id, and the next event is intact', () => {
+      const stream = `data: ${'a'.repeat(10)}\n\nid: 7\ndata: ${'b'.repeat(11)}\n\ndata: next\n\n`;
+      const expected = [{ id: undefined, event: 'message', data: 'a'.repeat(10), retry: undefined }, oversized('7'), { id: undefined, event: 'message', data: 'next', retry: undefined }];
+      assert.deepEqual(parseLimited([stream], 10), expected);
+      // The same at every split point: lines held across chunks are counted too.
+      for (let cut = 1; cut < stream.length; cut++) assert.deepEqual(parseLimited([stream.slice(0, cut), stream.slice(cut)], 10), expected, `split at ${cut}`);
+      assert.deepEqual(parseLimited([...stream], 10), expected);
+    });
+
+    test('bytes are UTF-8 bytes, not characters; several data lines count with their joining newlines', () => {
+      // 'é' is 2 bytes: 5 of them (10 bytes) fit in 10, 6 (12 bytes, 6 characters) do not.
+      assert.deepEqual(parseLimited(['data: ééééé\n\ndata: éééééé\n\n'], 10).map((e) => e.oversized ?? e.data), ['ééééé', true]);
+      // 'abcd' + '\n' + 'efghi' = 10 bytes fit; one more byte on the second line does not.
+      assert.deepEqual(parseLimited(['data: abcd\ndata: efghi\n\ndata: abcd\ndata: efghij\n\n'], 10).map((e) => e.oversized ?? e.data), ['abcd\nefghi', true]);
+    });
+
+    test('a line far over the limit, arriving in many chunks, is not held: the parser keeps at most about the limit', () => {
+      const events: SseEvent[] = [];
+      const parser = new SseParser((e) => events.push(e), { maxDataBytes: 1000 });
+      parser.push('data: ');
+      for (let i = 0; i < 1000; i++) parser.push('x'.repeat(1000)); // 1 MB on one line
+      assert.ok(((parser as unknown as { partial: string[] }).partial.join('').length) <= 1000, 'the line is dropped, not buffered');
+      parser.push('\n\ndata: after\n\n');
+      assert.deepEqual(events, [oversized(), { id: undefined, event: 'message', data: 'after', retry: undefined }]);
+    });
   });
 });
 
@@ -357,6 +395,137 @@ describe('HttpUpstreamTransport against an SDK server in JSON response mode', ()
   });
 });
 
+describe('HttpUpstreamTransport maxMessageBytes', () => {
+  test('an SSE event from server-everything over the limit: that request gets -32010 naming the upstream and the limit; the next call works', async () => {
+    const everything = await startEverything();
+    const transport = new HttpUpstreamTransport('everything', { url: everything.url, connectTimeoutMs: 2000, maxMessageBytes: 2048 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await handshake(transport, inbox);
+      await transport.send({ jsonrpc: '2.0', id: 'big', method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(4096) } } });
+      const big = await inbox.response('big');
+      assert.deepEqual(big, {
+        message: { jsonrpc: '2.0', id: 'big', error: { code: -32010, message: 'upstream everything sent a message larger than the limit of 2048 bytes (maxMessageBytes); it was discarded' } },
+        relatedTo: 'big',
+      });
+      assert.ok(inbox.errors.some((e) => /sent an event larger than the limit of 2048 bytes/.test(e.message)), inbox.errors.map((e) => e.message).join('; '));
+      await transport.send({ jsonrpc: '2.0', id: 'small', method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(1000) } } });
+      assert.match(JSON.stringify((await inbox.response('small')).message), /"Echo: x{1000}"/);
+      assert.equal(inbox.received.filter((r) => r.relatedTo === 'big').length, 1, 'exactly one answer for the oversized call');
+    } finally {
+      await transport.close();
+      await everything.stop();
+    }
+  });
+
+  test('a JSON response body over the limit, with Content-Length or chunked: -32010 naming the limit, and the body is not read to its end', async () => {
+    const huge = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'y'.repeat(64 * 1024) } });
+    let bodyClosedEarly = 0;
+    const fixture = await startFixture((req, res) => {
+      res.on('close', () => {
+        if (!res.writableFinished) bodyClosedEarly++;
+      });
+      const id = Number(req.headers['x-case']);
+      const body = huge.replace('"id":1', `"id":${id}`);
+      if (id === 1) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      } else {
+        // Chunked, no length: the limit is found while reading; the rest never comes (the
+        // server would stall on it), so the client must stop reading rather than wait.
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(body.slice(0, 40 * 1024));
+      }
+    });
+    const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000, maxMessageBytes: 32 * 1024 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      for (const id of [1, 2]) {
+        await transport.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'x' } }, { headers: { 'x-case': String(id) } });
+        const answer = await inbox.response(id);
+        assert.deepEqual(answer.message, { jsonrpc: '2.0', id, error: { code: -32010, message: 'upstream crm sent a message larger than the limit of 32768 bytes (maxMessageBytes); it was discarded' } });
+      }
+      assert.equal(inbox.errors.filter((e) => /sent a JSON body larger than the limit of 32768 bytes/.test(e.message)).length, 2);
+      for (let i = 0; i < 100 && bodyClosedEarly < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(bodyClosedEarly >= 1, 'the chunked body was abandoned, not read to the end');
+    } finally {
+      await transport.close();
+      await fixture.stop();
+    }
+  });
+
+  test('maxMessageBytes must be a positive integer', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(() => new HttpUpstreamTransport('crm', { url: 'http://127.0.0.1:1/mcp', connectTimeoutMs: 1000, maxMessageBytes: bad }), {
+        code: 'ERR_UPSTREAM_CONFIG',
+        message: `upstream crm: maxMessageBytes must be a positive integer, got ${bad}`,
+      });
+    }
+  });
+});
+
+// The stdio transport's limit is tested here, beside the HTTP one, because this change could not
+// touch test/upstream-stdio.test.ts; move it there when convenient.
+describe('StdioUpstreamTransport maxMessageBytes', () => {
+  test('server-everything (stdio) answering over the limit: onerror names the limit, the line is discarded, the next answer arrives', async () => {
+    const transport = new StdioUpstreamTransport('everything', { command: process.execPath, args: [everythingEntry, 'stdio'], maxMessageBytes: 2048 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    try {
+      await transport.start();
+      await transport.send(initialize(1));
+      await inbox.response(1);
+      await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      await transport.send({ jsonrpc: '2.0', id: 'big', method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(4096) } } });
+      await transport.send({ jsonrpc: '2.0', id: 'small', method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(1000) } } });
+      const small = await inbox.response('small');
+      assert.match(JSON.stringify(small.message), /"Echo: x{1000}"/);
+      assert.equal(inbox.received.some((r) => 'id' in r.message && r.message.id === 'big'), false, 'the oversized answer was not delivered');
+      assert.equal(inbox.errors.length, 1, inbox.errors.map((e) => e.message).join('; '));
+      const error = inbox.errors[0]!;
+      assert.ok(error instanceof UpstreamTransportError);
+      assert.equal(error.code, 'ERR_UPSTREAM_MESSAGE_TOO_LARGE');
+      assert.equal(error.message, 'upstream everything: wrote a line larger than the limit of 2048 bytes (maxMessageBytes); it was discarded');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('a 1 MB line written in pieces is dropped as it arrives (reported once); a line of exactly the limit and the line after it are delivered', async () => {
+    const exact = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { n: 1, pad: '' } });
+    const pad = 'é'.repeat((1024 - Buffer.byteLength(exact)) / 2); // 2 bytes each: the line is exactly 1024 bytes
+    const script = [
+      `process.stdout.write(${JSON.stringify(exact.replace('"pad":""', `"pad":"${pad}"`))} + '\\n');`,
+      'process.stdout.write(\'{"jsonrpc":"2.0","method":"notifications/message","params":{"n":2,"pad":"\');',
+      'let i = 0;',
+      'const more = () => { if (i++ < 16) { process.stdout.write("y".repeat(65536)); setTimeout(more, 5); } else process.stdout.write(\'"}}\\n{"jsonrpc":"2.0","method":"notifications/message","params":{"n":3}}\\n\'); };',
+      'more();',
+      'process.stdin.resume();',
+    ].join('\n');
+    const transport = new StdioUpstreamTransport('chatty', { command: process.execPath, args: ['-e', script], maxMessageBytes: 1024 });
+    const inbox = new Inbox();
+    inbox.attach(transport);
+    const notification = (n: number) => (r: Received): boolean => 'method' in r.message && (r.message.params as { n?: number } | undefined)?.n === n;
+    try {
+      await transport.start();
+      await inbox.waitFor(notification(3), 'the message after the long line');
+      assert.deepEqual(inbox.received.map((r) => (r.message as unknown as { params: { n: number } }).params.n), [1, 3]);
+      assert.equal(inbox.errors.length, 1, inbox.errors.map((e) => e.message).join('; '));
+      assert.equal((inbox.errors[0] as UpstreamTransportError).code, 'ERR_UPSTREAM_MESSAGE_TOO_LARGE');
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('maxMessageBytes must be a positive integer', () => {
+    assert.throws(() => new StdioUpstreamTransport('crm', { command: 'node', maxMessageBytes: 0 }), {
+      code: 'ERR_UPSTREAM_CONFIG',
+      message: 'upstream crm: maxMessageBytes must be a positive integer, got 0',
+    });
+  });
+});
+
 describe('HttpUpstreamTransport faults', () => {
   test('nothing listening on the port: send() rejects with ERR_UPSTREAM_UNREACHABLE', async () => {
     const port = await freePort();
@@ -477,27 +646,71 @@ describe('HttpUpstreamTransport faults', () => {
     }
   });
 
-  test('404 while a session is set: the request gets -32010 and onclose says the session expired', async () => {
+  /** A server that hands out session 'gone-soon' at initialize and then refuses it with `status`. */
+  async function refusingFixture(status: number, body: string): Promise<{ url: string; stop: () => Promise<void>; requests: number }> {
+    const state = { requests: 0 };
     const fixture = await startFixture((req, res) => {
+      state.requests++;
       if (req.headers['mcp-session-id'] === undefined) {
         res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'gone-soon' });
         res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: { protocolVersion: PROTOCOL, capabilities: {}, serverInfo: { name: 'f', version: '0' } } }));
       } else {
-        res.writeHead(404).end();
+        res.writeHead(status, { 'content-type': 'application/json' }).end(body);
       }
     });
+    return { ...fixture, get requests() { return state.requests; } };
+  }
+
+  for (const [status, body, serverMessage] of [
+    [404, '{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}', 'Session not found'],
+    [400, '{"jsonrpc":"2.0","id":2,"error":{"code":-32000,"message":"Bad Request: No valid session ID provided"}}', 'Bad Request: No valid session ID provided'],
+  ] as const) {
+    test(`HTTP ${status} to a request that carried the session: send() rejects with ERR_UPSTREAM_SESSION_EXPIRED, reported first through onerror; nothing delivered, transport still open`, async () => {
+      const fixture = await refusingFixture(status, body);
+      const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
+      const inbox = new Inbox();
+      inbox.attach(transport);
+      const order: string[] = [];
+      transport.onerror = (error) => {
+        order.push('onerror');
+        inbox.errors.push(error);
+      };
+      try {
+        await transport.send(initialize(1));
+        await inbox.response(1);
+        assert.equal(transport.sessionId, 'gone-soon');
+        const refused = transport.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' }).catch((err: unknown) => {
+          order.push('rejected');
+          return err;
+        });
+        const err = await refused;
+        assert.ok(err instanceof UpstreamTransportError);
+        assert.equal(err.code, 'ERR_UPSTREAM_SESSION_EXPIRED');
+        assert.equal(err.message, `upstream crm: answered HTTP ${status} to request 2 (${serverMessage}): the session is no longer valid`);
+        assert.deepEqual(order, ['onerror', 'rejected']);
+        assert.equal((inbox.errors[0] as UpstreamTransportError).code, 'ERR_UPSTREAM_SESSION_EXPIRED');
+        assert.equal(inbox.received.length, 1, 'only the initialize answer: the refused request is the owner\'s to retry');
+        assert.deepEqual(inbox.closes, [], 'the transport reports; the owner decides');
+        // Still open: other requests of the session get their own answers.
+        await assert.rejects(transport.send({ jsonrpc: '2.0', id: 3, method: 'ping' }), { code: 'ERR_UPSTREAM_SESSION_EXPIRED' });
+        assert.equal(fixture.requests, 3);
+      } finally {
+        await transport.close();
+        await fixture.stop();
+      }
+    });
+  }
+
+  test('HTTP 400 without a session (nothing to lose): the server\'s error is delivered as before, no session signal', async () => {
+    const fixture = await startFixture((_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: Server not initialized"}}'));
     const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
     const inbox = new Inbox();
     inbox.attach(transport);
     try {
-      await transport.send(initialize(1));
-      await inbox.response(1);
-      assert.equal(transport.sessionId, 'gone-soon');
-      await transport.send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
-      const answer = await inbox.response(2);
-      assert.deepEqual(answer.message, { jsonrpc: '2.0', id: 2, error: { code: -32010, message: 'upstream crm answered HTTP 404 (session expired)' } });
-      assert.deepEqual(inbox.closes, ['session expired']);
-      await assert.rejects(transport.send({ jsonrpc: '2.0', id: 3, method: 'ping' }), { code: 'ERR_UPSTREAM_CLOSED' });
+      await transport.send({ jsonrpc: '2.0', id: 'q', method: 'tools/list' });
+      const answer = await inbox.response('q');
+      assert.deepEqual(answer.message, { jsonrpc: '2.0', id: 'q', error: { code: -32000, message: 'Bad Request: Server not initialized' } });
+      assert.deepEqual(inbox.errors, []);
     } finally {
       await transport.close();
       await fixture.stop();

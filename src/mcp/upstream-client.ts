@@ -1,6 +1,8 @@
 import type { UpstreamConfig } from '../config/types.js';
 import type { UpstreamTransport } from '../upstream/transport.js';
 import { UpstreamTransportError } from '../upstream/transport.js';
+// The code is the transport contract's; only the HTTP transport has sessions to lose.
+import { SESSION_EXPIRED } from '../upstream/http-session.js';
 import { LATEST_LEGACY_VERSION } from './eras.js';
 import {
   ErrorCode,
@@ -44,6 +46,10 @@ export type UpstreamState = 'starting' | 'ready' | 'down';
 
 interface Pending {
   resolve: (r: JsonRpcResponse) => void;
+  /** The transport (session) it was last sent on; undefined while it waits to be sent again. */
+  transport?: UpstreamTransport;
+  /** That transport's send() resolved: the upstream has it, and may be running it. */
+  accepted?: boolean;
   sink?: CallSink;
   /** The client's own progress token, restored on every progress notification. */
   clientProgressToken?: string | number;
@@ -51,6 +57,26 @@ interface Pending {
   timeoutMs: number;
   method: string;
 }
+
+/*
+ * Session recovery. An upstream that restarted (or expired our session) refuses the old session
+ * id; the transport reports SESSION_EXPIRED (src/upstream/http-session.ts has the rule). Then,
+ * without the restart backoff, a new transport performs the handshake while new calls wait for
+ * it, and a request whose send() was refused that way — the server rejected it before running
+ * it — is sent once more on the new session. Requests the old session had accepted may have
+ * run, so they are not repeated: the old transport stays open ("retired") until each has its
+ * answer, then closes.
+ *
+ * A refusal is only a guess at session loss (a 400 can mean other things), so a session that
+ * recovery produced is on probation: until a request is accepted on it, refusals are passed on
+ * as errors rather than taken for another loss. Probation also ends by time (1 s, doubling per
+ * recovery that nothing proved, up to 30 s), so an upstream that restarts twice in a row is
+ * still recovered. An upstream that refuses every request therefore costs one handshake per
+ * probation window at most, and only while calls keep coming.
+ */
+
+const PROBATION_MS = 1000;
+const MAX_PROBATION_MS = 30_000;
 
 /** MCP client side of one upstream: handshake, id and progress-token mapping, routing of what comes back. */
 export class UpstreamClient {
@@ -72,6 +98,14 @@ export class UpstreamClient {
   private closed = false;
   private restartTimer?: NodeJS.Timeout;
   private backoffMs = 500;
+  /** The re-handshake after a session loss, while it runs; resolves with whether it succeeded. */
+  private recovery: Promise<boolean> | undefined;
+  /** The current session came from a recovery, and neither an accepted request nor time has cleared it yet. */
+  private probation = false;
+  private probationTimer?: NodeJS.Timeout;
+  private probationMs = PROBATION_MS;
+  /** Transports of lost sessions, kept until the requests they accepted are answered. */
+  private readonly retired = new Set<UpstreamTransport>();
 
   constructor(
     readonly config: UpstreamConfig,
@@ -94,8 +128,11 @@ export class UpstreamClient {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.restartTimer);
+    clearTimeout(this.probationTimer);
+    const transports = [...this.retired, ...(this.transport ? [this.transport] : [])];
+    this.retired.clear();
     this.failAll(`upstream ${this.id} is shutting down`);
-    await this.transport?.close().catch(() => undefined);
+    await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
   }
 
   /** A request the gateway itself makes (listing, subscribing). Rejects with a message naming the upstream. */
@@ -113,6 +150,9 @@ export class UpstreamClient {
    * naming this upstream.
    */
   forward(request: JsonRpcRequest, opts: ForwardOptions = {}): Promise<JsonRpcResponse> {
+    if (this.recovery !== undefined && request.method !== 'initialize') {
+      return this.recovery.then(() => this.forward(request, opts));
+    }
     const clientId = request.id;
     const restore = (r: JsonRpcResponse): JsonRpcResponse => ({ ...r, id: clientId }) as JsonRpcResponse;
     if (this.state !== 'ready' && request.method !== 'initialize') {
@@ -139,23 +179,47 @@ export class UpstreamClient {
       entry.resolve = (r) => {
         clearTimeout(entry.timer);
         this.pending.delete(id);
+        this.closeIfIdle(entry.transport);
         resolve(restore(r));
       };
       this.pending.set(id, entry);
       this.armTimer(id, entry);
       const onAbort = (): void => {
         if (!this.pending.has(id)) return;
-        this.sendQuietly({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(opts.signal?.reason ?? 'cancelled by client') } });
+        this.sendQuietly({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(opts.signal?.reason ?? 'cancelled by client') } }, entry.transport);
         entry.resolve(errorResponse(id, ErrorCode.RequestCancelled, 'request cancelled'));
       };
       if (opts.signal) {
         if (opts.signal.aborted) return onAbort();
         opts.signal.addEventListener('abort', onAbort, { once: true });
       }
-      transport.send(outgoing, { headers: opts.headers }).catch((err) => {
+      const failed = (err: unknown): void => {
         const code = err instanceof UpstreamTransportError ? err.code : 'ERR_UPSTREAM';
         entry.resolve(errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream ${this.id} failed: ${errMessage(err)}`, { upstream: this.id, code }));
-      });
+      };
+      const dispatch = (via: UpstreamTransport, isRetry: boolean): void => {
+        entry.transport = via;
+        entry.accepted = false;
+        via.send(outgoing, { headers: opts.headers }).then(
+          () => {
+            entry.accepted = true;
+            if (via === this.transport) this.endProbation(true);
+          },
+          (err: unknown) => {
+            if (this.pending.get(id) !== entry) return;
+            if (isRetry || !isSessionLoss(err)) return failed(err);
+            // Refused before it ran: send it again once, on the session that replaces this one.
+            entry.transport = undefined;
+            this.closeIfIdle(via);
+            void this.recoverSession(via).then((recovered) => {
+              if (this.pending.get(id) !== entry) return;
+              if (recovered && this.transport !== undefined) dispatch(this.transport, true);
+              else failed(err);
+            });
+          },
+        );
+      };
+      dispatch(transport, false);
     });
   }
 
@@ -168,26 +232,36 @@ export class UpstreamClient {
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => {
       if (!this.pending.has(id)) return;
-      this.sendQuietly({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'timed out at the gateway' } });
+      this.sendQuietly({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'timed out at the gateway' } }, entry.transport);
       entry.resolve(errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream ${this.id} did not answer ${entry.method} within ${entry.timeoutMs} ms`, { upstream: this.id }));
     }, entry.timeoutMs);
     entry.timer.unref?.();
   }
 
-  private async connect(): Promise<void> {
+  private async connect(afterSessionLoss = false): Promise<void> {
     this.state = 'starting';
     this.events.stateChanged('starting');
     const transport = this.makeTransport();
     this.transport = transport;
-    transport.onmessage = (m, related) => this.receive(m, related);
+    if (afterSessionLoss) this.startProbation();
+    else this.endProbation(true);
+    transport.onmessage = (m, related) => this.receive(m, related, transport);
     transport.onclose = (reason) => {
+      if (this.retired.delete(transport)) {
+        // Requests it had not yet handed over are settled by their send(); the others end here.
+        this.failAll(`upstream ${this.id} closed: ${reason}`, transport, true);
+        void transport.close().catch(() => undefined);
+        return;
+      }
       if (this.transport !== transport) return;
       this.markDown(reason);
-      this.failAll(`upstream ${this.id} closed: ${reason}`);
+      this.failAll(`upstream ${this.id} closed: ${reason}`, transport);
       if (!this.closed) this.scheduleRestart();
     };
     transport.onerror = (err) => {
+      if (this.transport !== transport) return;
       this.lastError = err.message;
+      if (isSessionLoss(err)) void this.recoverSession(transport);
     };
     await transport.start();
     // The handshake bypasses the 'ready' gate.
@@ -204,7 +278,7 @@ export class UpstreamClient {
     this.backoffMs = 500;
     this.events.stateChanged('ready');
     transport.openEventStream().catch((err) => {
-      this.lastError = `event stream: ${errMessage(err)}`;
+      if (this.transport === transport) this.lastError = `event stream: ${errMessage(err)}`;
     });
     this.events.listChanged('all');
   }
@@ -223,6 +297,7 @@ export class UpstreamClient {
           this.pending.delete(id);
           resolve(r);
         },
+        transport,
         timeoutMs: this.config.timeouts.connectMs,
         method: 'initialize',
       });
@@ -247,7 +322,8 @@ export class UpstreamClient {
     return response.result;
   }
 
-  private receive(message: JsonRpcMessage, relatedTo?: JsonRpcId): void {
+  /** `from`: the transport it came on, where any answer goes back. */
+  private receive(message: JsonRpcMessage, relatedTo: JsonRpcId | undefined, from: UpstreamTransport): void {
     if (isResponse(message)) {
       const entry = message.id === null ? undefined : this.pending.get(message.id);
       if (entry) entry.resolve(message);
@@ -255,7 +331,7 @@ export class UpstreamClient {
       return;
     }
     if (isRequest(message)) {
-      this.receiveRequest(message, relatedTo);
+      this.receiveRequest(message, relatedTo, from);
       return;
     }
     if (isNotification(message)) this.receiveNotification(message, relatedTo);
@@ -291,15 +367,15 @@ export class UpstreamClient {
     }
   }
 
-  private receiveRequest(r: JsonRpcRequest, relatedTo?: JsonRpcId): void {
+  private receiveRequest(r: JsonRpcRequest, relatedTo: JsonRpcId | undefined, from: UpstreamTransport): void {
     if (r.method === 'ping') {
-      this.sendQuietly({ jsonrpc: '2.0', id: r.id, result: {} });
+      this.sendQuietly({ jsonrpc: '2.0', id: r.id, result: {} }, from);
       return;
     }
     const target = this.attribute(relatedTo);
     if (!target?.sink) {
       this.unrouted(r, 'server→client request not tied to a call');
-      this.sendQuietly(errorResponse(r.id, ErrorCode.InternalError, `toolgate cannot tell which client call ${r.method} belongs to; it is only relayed while a call is in flight`));
+      this.sendQuietly(errorResponse(r.id, ErrorCode.InternalError, `toolgate cannot tell which client call ${r.method} belongs to; it is only relayed while a call is in flight`), from);
       return;
     }
     const abort = new AbortController();
@@ -308,7 +384,7 @@ export class UpstreamClient {
       .request(r, abort.signal)
       .then((answer) => {
         if (abort.signal.aborted) return;
-        this.sendQuietly({ ...answer, id: r.id } as JsonRpcResponse);
+        this.sendQuietly({ ...answer, id: r.id } as JsonRpcResponse, from);
       })
       .finally(() => this.serverRequests.delete(r.id));
   }
@@ -333,10 +409,63 @@ export class UpstreamClient {
     this.events.unrouted(m, why);
   }
 
-  private sendQuietly(m: JsonRpcMessage): void {
-    this.transport?.send(m).catch((err) => {
-      this.lastError = errMessage(err);
+  /** Sends on `via` (default: the current session); a failure is only remembered, and only for the current one. */
+  private sendQuietly(m: JsonRpcMessage, via: UpstreamTransport | undefined = this.transport): void {
+    via?.send(m).catch((err) => {
+      if (via === this.transport) this.lastError = errMessage(err);
     });
+  }
+
+  /**
+   * Starts a new session after `lost` was refused (see the note above the class). Concurrent
+   * losses share one recovery. Resolves false when none was attempted (probation, not ready,
+   * closing) or the handshake failed — then the usual restart with backoff takes over.
+   */
+  private recoverSession(lost: UpstreamTransport): Promise<boolean> {
+    if (this.recovery !== undefined) return this.recovery;
+    if (this.transport !== lost) return Promise.resolve(this.state === 'ready');
+    if (this.closed || this.state !== 'ready' || this.probation) return Promise.resolve(false);
+    this.restarts++;
+    this.transport = undefined;
+    this.retired.add(lost);
+    this.closeIfIdle(lost);
+    this.recovery = this.connect(true)
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.markDown(errMessage(err));
+          this.scheduleRestart();
+          return false;
+        },
+      )
+      .finally(() => {
+        this.recovery = undefined;
+      });
+    return this.recovery;
+  }
+
+  private startProbation(): void {
+    clearTimeout(this.probationTimer);
+    this.probation = true;
+    this.probationTimer = setTimeout(() => this.endProbation(false), this.probationMs);
+    this.probationTimer.unref?.();
+    this.probationMs = Math.min(this.probationMs * 2, MAX_PROBATION_MS);
+  }
+
+  /** `proven`: a request was accepted (the session works), so the next window starts short again. */
+  private endProbation(proven: boolean): void {
+    if (!this.probation && (!proven || this.probationMs === PROBATION_MS)) return; // the common case: nothing to end
+    clearTimeout(this.probationTimer);
+    this.probation = false;
+    if (proven) this.probationMs = PROBATION_MS;
+  }
+
+  /** Closes a retired transport once no pending request was sent on it. */
+  private closeIfIdle(transport: UpstreamTransport | undefined): void {
+    if (transport === undefined || !this.retired.has(transport)) return;
+    for (const entry of this.pending.values()) if (entry.transport === transport) return;
+    this.retired.delete(transport);
+    void transport.close().catch(() => undefined);
   }
 
   private markDown(reason: string): void {
@@ -345,8 +474,10 @@ export class UpstreamClient {
     this.events.stateChanged('down');
   }
 
-  private failAll(why: string): void {
+  /** Fails what is pending: everything, or what was sent on `transport` (with `acceptedOnly`, what it had accepted). */
+  private failAll(why: string, transport?: UpstreamTransport, acceptedOnly = false): void {
     for (const [id, entry] of this.pending) {
+      if (transport !== undefined && (entry.transport !== transport || (acceptedOnly && !entry.accepted))) continue;
       entry.resolve(errorResponse(id, ErrorCode.UpstreamUnavailable, why, { upstream: this.id }));
     }
   }
@@ -378,6 +509,10 @@ export class UpstreamCallError extends Error {
     super(`upstream ${upstream} answered ${method} with error ${rpcCode}: ${message}`);
     this.name = 'UpstreamCallError';
   }
+}
+
+function isSessionLoss(err: unknown): boolean {
+  return err instanceof UpstreamTransportError && err.code === SESSION_EXPIRED;
 }
 
 function errMessage(err: unknown): string {

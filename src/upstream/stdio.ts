@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { classifyMessage, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.js';
+import { utf8Bytes } from './sse.js';
 import { UpstreamTransportError, type UpstreamTransport } from './transport.js';
 
 export interface StdioUpstreamOptions {
@@ -10,11 +11,14 @@ export interface StdioUpstreamOptions {
   cwd?: string;
   /** How long close() waits after ending stdin before SIGTERM, and after SIGTERM before SIGKILL. */
   closeGraceMs?: number;
+  /** Longest stdout line (one message) accepted, in UTF-8 bytes; default 16 MiB. A longer one is discarded. */
+  maxMessageBytes?: number;
 }
 
 const STDERR_LINES = 50;
 const STDERR_LINE_CHARS = 2000;
 const DEFAULT_GRACE_MS = 2000;
+const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** After `exit`, how long to wait for stdout to drain (`close`) before reporting the exit anyway. */
 const DRAIN_AFTER_EXIT_MS = 1000;
 
@@ -38,8 +42,12 @@ export class StdioUpstreamTransport implements UpstreamTransport {
   private readonly upstreamId: string;
   private readonly options: StdioUpstreamOptions;
   private readonly graceMs: number;
+  private readonly maxMessageBytes: number;
   private child: ChildProcessWithoutNullStreams | undefined;
   private readonly stdoutPartial: string[] = [];
+  private stdoutPartialBytes = 0;
+  /** The stdout line being read went over maxMessageBytes: drop it up to its newline. */
+  private skippingLine = false;
   private stderrPartial = '';
   private readonly stderrLines: string[] = [];
   /** Set once the process is gone; send() rejects from then on. */
@@ -55,9 +63,14 @@ export class StdioUpstreamTransport implements UpstreamTransport {
     if (!Number.isFinite(grace) || grace < 0) {
       throw new UpstreamTransportError(upstreamId, 'ERR_UPSTREAM_CONFIG', `closeGraceMs must be a non-negative number, got ${grace}`);
     }
+    const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes <= 0) {
+      throw new UpstreamTransportError(upstreamId, 'ERR_UPSTREAM_CONFIG', `maxMessageBytes must be a positive integer, got ${options.maxMessageBytes}`);
+    }
     this.upstreamId = upstreamId;
     this.options = options;
     this.graceMs = grace;
+    this.maxMessageBytes = maxMessageBytes;
   }
 
   /** The process id once started, for logs. */
@@ -157,21 +170,48 @@ export class StdioUpstreamTransport implements UpstreamTransport {
     await this.exited;
   }
 
+  /**
+   * Splits stdout into lines. A line is held until its newline arrives, but never more than
+   * maxMessageBytes of it: past that it is reported once and dropped up to its end, so a
+   * runaway process cannot make the gateway buffer without bound. The call it answered (if
+   * any) is not known without parsing it, so that call runs into its timeout.
+   */
   private onStdout(chunk: string): void {
     let start = 0;
     let newline = chunk.indexOf('\n');
     while (newline !== -1) {
       let line = chunk.slice(start, newline);
+      start = newline + 1;
+      newline = chunk.indexOf('\n', start);
+      if (this.skippingLine) {
+        this.skippingLine = false;
+        continue;
+      }
       if (this.stdoutPartial.length > 0) {
         this.stdoutPartial.push(line);
         line = this.stdoutPartial.join('');
         this.stdoutPartial.length = 0;
+        this.stdoutPartialBytes = 0;
       }
-      this.onLine(line);
-      start = newline + 1;
-      newline = chunk.indexOf('\n', start);
+      if (utf8Bytes(line, this.maxMessageBytes) > this.maxMessageBytes) this.reportOversized();
+      else this.onLine(line);
     }
-    if (start < chunk.length) this.stdoutPartial.push(chunk.slice(start));
+    if (start < chunk.length && !this.skippingLine) {
+      const rest = chunk.slice(start);
+      this.stdoutPartialBytes += utf8Bytes(rest, this.maxMessageBytes);
+      if (this.stdoutPartialBytes > this.maxMessageBytes) {
+        this.stdoutPartial.length = 0;
+        this.stdoutPartialBytes = 0;
+        this.skippingLine = true;
+        this.reportOversized();
+      } else {
+        this.stdoutPartial.push(rest);
+      }
+    }
+  }
+
+  private reportOversized(): void {
+    this.onerror?.(this.error('ERR_UPSTREAM_MESSAGE_TOO_LARGE', `wrote a line larger than the limit of ${this.maxMessageBytes} bytes (maxMessageBytes); it was discarded`));
   }
 
   private onLine(raw: string): void {
