@@ -67,7 +67,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     options.makeTransport ?? transportFor,
   );
   await registry.start();
-  const collisions = registry.catalog.collisions;
+  // A prefix can separate tool and prompt names, so their clash stops start-up. Resource URIs
+  // are not rewritten; a URI two upstreams both serve is routed to the first (logged).
+  const collisions = registry.catalog.collisions.filter((c) => c.kind === 'tools' || c.kind === 'prompts');
   if (collisions.length > 0) {
     await registry.close();
     const c = collisions[0]!;
@@ -149,6 +151,7 @@ function readiness(registry: UpstreamRegistry): { status: number; body: unknown 
     upstreams[c.id] = {
       state: c.state,
       protocolVersion: c.state === 'ready' ? c.protocolVersion : undefined,
+      era: c.state === 'ready' ? c.era : undefined,
       restarts: c.restarts,
       ...(c.lastError ? { lastError: c.lastError } : {}),
     };

@@ -44,6 +44,18 @@ function text(result: unknown): string {
 const MODERN_META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
 
 describe('two eras, one gateway', () => {
+  test('each upstream is spoken in its own era: crm (SDK v2) in 2026-07-28, hr (SDK v1, stdio) and the probe in 2025-11-25', async () => {
+    const ready = (await (await fetch(gateway.url.replace(/\/mcp$/, '/readyz'))).json()) as { upstreams: Record<string, { era: string; protocolVersion: string }> };
+    assert.deepEqual(ready.upstreams.crm, { ...ready.upstreams.crm, era: 'modern', protocolVersion: '2026-07-28' });
+    assert.deepEqual(ready.upstreams.hr, { ...ready.upstreams.hr, era: 'legacy', protocolVersion: '2025-11-25' });
+    assert.equal(ready.upstreams.probe!.era, 'legacy');
+    // What reached the CRM server was stateless: the envelope's headers, no session id.
+    const seen = crm.receivedHeaders();
+    const last = seen[seen.length - 1] as Record<string, string | undefined>;
+    assert.equal(last['mcp-protocol-version'], '2026-07-28');
+    assert.equal(last['mcp-session-id'], undefined);
+  });
+
   test('a 2026-07-28 client (SDK v2, auto) and a 2025-11-25 client (SDK v1) both list and call through the gateway', async () => {
     const modern = new ClientV2({ name: 'modern', version: '1' }, { versionNegotiation: { mode: 'auto' } });
     await modern.connect(new TransportV2(new URL(gateway.url)));

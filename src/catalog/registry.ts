@@ -92,7 +92,13 @@ export class UpstreamRegistry {
       }
     }
     for (const c of this.catalog.collisions) {
-      this.events.log('error', `${c.kind} name "${c.exposed}" is offered by both ${c.upstreams[0]} and ${c.upstreams[1]}; ${c.upstreams[1]}'s is hidden — set a prefix on one of them`);
+      const named = c.kind === 'tools' || c.kind === 'prompts';
+      this.events.log(
+        named ? 'error' : 'warn',
+        named
+          ? `${c.kind} name "${c.exposed}" is offered by both ${c.upstreams[0]} and ${c.upstreams[1]}; ${c.upstreams[1]}'s is hidden — set a prefix on one of them`
+          : `${c.kind === 'resources' ? 'resource' : 'resource template'} ${c.exposed} is served by both ${c.upstreams[0]} and ${c.upstreams[1]}; requests for it go to ${c.upstreams[0]}`,
+      );
     }
     this.firstListed.get(client.id)?.();
     if (which === 'all' || which === 'tools') this.events.catalogChanged('tools');

@@ -166,7 +166,7 @@ export class Dispatcher {
     // session wants; each session then sees only what its own level lets through.
     await Promise.all(
       [...this.registry.clients.values()]
-        .filter((c) => c.state === 'ready' && 'logging' in c.serverCapabilities)
+        .filter((c) => c.state === 'ready' && c.era === 'legacy' && 'logging' in c.serverCapabilities)
         .map((c) => c.call('logging/setLevel', { level: 'debug' }).catch(() => undefined)),
     );
     return resultResponse(request.id, {});

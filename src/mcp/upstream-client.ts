@@ -4,6 +4,8 @@ import { UpstreamTransportError } from '../upstream/transport.js';
 // The code is the transport contract's; only the HTTP transport has sessions to lose.
 import { SESSION_EXPIRED } from '../upstream/http-session.js';
 import { LATEST_LEGACY_VERSION } from './eras.js';
+import { classifyResult, unmarkResult, withRequestEnvelope } from './modern.js';
+import { eraHeaders, GATEWAY_CLIENT_INFO, handshake, MODERN_CLIENT_CAPABILITIES, type HandshakeRequest } from './upstream-handshake.js';
 import {
   ErrorCode,
   errorResponse,
@@ -56,6 +58,8 @@ interface Pending {
   timer?: NodeJS.Timeout;
   timeoutMs: number;
   method: string;
+  /** 2026-07-28: closing the request's stream is the cancellation. */
+  stream?: AbortController;
 }
 
 /*
@@ -84,6 +88,8 @@ export class UpstreamClient {
   state: UpstreamState = 'starting';
   lastError?: string;
   protocolVersion = LATEST_LEGACY_VERSION;
+  /** Which protocol machinery this upstream speaks, settled by the handshake. */
+  era: 'legacy' | 'modern' = 'legacy';
   serverCapabilities: Record<string, unknown> = {};
   serverInfo: Record<string, unknown> = {};
   instructions?: string;
@@ -173,7 +179,15 @@ export class UpstreamClient {
       // The upstream sees our id as the token: unique per upstream, so concurrent calls never cross.
       params._meta = { ...meta, progressToken: id };
     }
-    const outgoing: JsonRpcRequest = { jsonrpc: '2.0', id, method: request.method, ...(params ? { params } : {}) };
+    let outgoing: JsonRpcRequest = { jsonrpc: '2.0', id, method: request.method, ...(params ? { params } : {}) };
+    let headers = opts.headers;
+    if (this.era === 'modern') {
+      // Stateless: every request carries what initialize used to settle. The log level asks for
+      // everything; each caller filters to its own level.
+      outgoing = withRequestEnvelope(outgoing, { protocolVersion: this.protocolVersion, clientCapabilities: MODERN_CLIENT_CAPABILITIES, clientInfo: GATEWAY_CLIENT_INFO, logLevel: 'debug' });
+      headers = { ...eraHeaders(outgoing), ...opts.headers };
+      entry.stream = new AbortController();
+    }
 
     return new Promise<JsonRpcResponse>((resolve) => {
       entry.resolve = (r) => {
@@ -186,7 +200,7 @@ export class UpstreamClient {
       this.armTimer(id, entry);
       const onAbort = (): void => {
         if (!this.pending.has(id)) return;
-        this.sendQuietly({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: String(opts.signal?.reason ?? 'cancelled by client') } }, entry.transport);
+        this.cancelUpstream(id, entry, String(opts.signal?.reason ?? 'cancelled by client'));
         entry.resolve(errorResponse(id, ErrorCode.RequestCancelled, 'request cancelled'));
       };
       if (opts.signal) {
@@ -200,7 +214,7 @@ export class UpstreamClient {
       const dispatch = (via: UpstreamTransport, isRetry: boolean): void => {
         entry.transport = via;
         entry.accepted = false;
-        via.send(outgoing, { headers: opts.headers }).then(
+        via.send(outgoing, { headers, ...(entry.stream ? { signal: entry.stream.signal } : {}) }).then(
           () => {
             entry.accepted = true;
             if (via === this.transport) this.endProbation(true);
@@ -228,19 +242,29 @@ export class UpstreamClient {
     this.sendQuietly({ jsonrpc: '2.0', method, ...(params ? { params } : {}) });
   }
 
+  /** Tells the upstream to stop a request: a notification in the 2025 eras, closing its stream in 2026-07-28. */
+  private cancelUpstream(id: JsonRpcId, entry: Pending, reason: string): void {
+    if (entry.stream) entry.stream.abort(reason);
+    else this.sendQuietly({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason } }, entry.transport);
+  }
+
   private armTimer(id: JsonRpcId, entry: Pending): void {
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => {
       if (!this.pending.has(id)) return;
-      this.sendQuietly({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'timed out at the gateway' } }, entry.transport);
+      this.cancelUpstream(id, entry, 'timed out at the gateway');
       entry.resolve(errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream ${this.id} did not answer ${entry.method} within ${entry.timeoutMs} ms`, { upstream: this.id }));
     }, entry.timeoutMs);
     entry.timer.unref?.();
   }
 
   private async connect(afterSessionLoss = false): Promise<void> {
-    this.state = 'starting';
-    this.events.stateChanged('starting');
+    // An upstream that failed stays 'down' while it is retried; 'starting' is the first attempt
+    // (and a session recovery, during which new calls wait).
+    if (this.state !== 'down') {
+      this.state = 'starting';
+      this.events.stateChanged('starting');
+    }
     const transport = this.makeTransport();
     this.transport = transport;
     if (afterSessionLoss) this.startProbation();
@@ -264,69 +288,59 @@ export class UpstreamClient {
       if (isSessionLoss(err)) void this.recoverSession(transport);
     };
     await transport.start();
-    // The handshake bypasses the 'ready' gate.
-    this.state = 'starting';
-    const init = await this.handshake(transport);
-    this.protocolVersion = String(init.protocolVersion);
-    this.serverCapabilities = (init.capabilities as Record<string, unknown>) ?? {};
-    this.serverInfo = (init.serverInfo as Record<string, unknown>) ?? {};
-    this.instructions = typeof init.instructions === 'string' ? init.instructions : undefined;
+    const settled = await handshake(this.config, this.handshakeRequest(transport));
+    this.era = settled.era;
+    this.protocolVersion = settled.protocolVersion;
+    this.serverCapabilities = settled.capabilities;
+    this.serverInfo = settled.serverInfo;
+    this.instructions = settled.instructions;
     transport.setProtocolVersion(this.protocolVersion);
-    await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    if (this.era === 'legacy') await transport.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
     this.state = 'ready';
     this.lastError = undefined;
     this.backoffMs = 500;
     this.events.stateChanged('ready');
-    transport.openEventStream().catch((err) => {
-      if (this.transport === transport) this.lastError = `event stream: ${errMessage(err)}`;
-    });
+    // 2026-07-28 has no GET stream (subscriptions/listen replaces it; not used yet).
+    if (this.era === 'legacy') {
+      transport.openEventStream().catch((err) => {
+        if (this.transport === transport) this.lastError = `event stream: ${errMessage(err)}`;
+      });
+    }
     this.events.listChanged('all');
   }
 
-  private async handshake(transport: UpstreamTransport): Promise<Record<string, unknown>> {
-    const requested = this.config.protocol === 'auto' || this.config.protocol === '2026-07-28' ? LATEST_LEGACY_VERSION : this.config.protocol;
-    const id = this.nextId++;
-    const response = await new Promise<JsonRpcResponse>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`no answer to initialize within ${this.config.timeouts.connectMs} ms`));
-      }, this.config.timeouts.connectMs);
-      this.pending.set(id, {
-        resolve: (r) => {
-          clearTimeout(timer);
+  /** Sends one handshake request outside the ready gate, bounded by connect_ms. */
+  private handshakeRequest(transport: UpstreamTransport): HandshakeRequest {
+    return (request, headers) =>
+      new Promise<JsonRpcResponse>((resolve, reject) => {
+        const id = this.nextId++;
+        const timer = setTimeout(() => {
           this.pending.delete(id);
-          resolve(r);
-        },
-        transport,
-        timeoutMs: this.config.timeouts.connectMs,
-        method: 'initialize',
-      });
-      transport
-        .send({
-          jsonrpc: '2.0',
-          id,
-          method: 'initialize',
-          params: {
-            protocolVersion: requested,
-            capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
-            clientInfo: { name: 'toolgate', version: '0.1.0' },
+          reject(new Error(`no answer to ${request.method} within ${this.config.timeouts.connectMs} ms`));
+        }, this.config.timeouts.connectMs);
+        this.pending.set(id, {
+          resolve: (r) => {
+            clearTimeout(timer);
+            this.pending.delete(id);
+            resolve(r);
           },
-        })
-        .catch((err) => {
+          transport,
+          timeoutMs: this.config.timeouts.connectMs,
+          method: request.method,
+        });
+        transport.send({ ...request, id }, headers ? { headers } : undefined).catch((err) => {
           clearTimeout(timer);
           this.pending.delete(id);
           reject(err);
         });
-    });
-    if (isErrorResponse(response)) throw new Error(`initialize failed: ${response.error.message}`);
-    return response.result;
+      });
   }
 
   /** `from`: the transport it came on, where any answer goes back. */
   private receive(message: JsonRpcMessage, relatedTo: JsonRpcId | undefined, from: UpstreamTransport): void {
     if (isResponse(message)) {
       const entry = message.id === null ? undefined : this.pending.get(message.id);
-      if (entry) entry.resolve(message);
+      if (entry) entry.resolve(this.era === 'modern' ? fromModern(message, this.id) : message);
       else this.unrouted(message, 'response to no pending request');
       return;
     }
@@ -509,6 +523,22 @@ export class UpstreamCallError extends Error {
     super(`upstream ${upstream} answered ${method} with error ${rpcCode}: ${message}`);
     this.name = 'UpstreamCallError';
   }
+}
+
+/**
+ * A 2026-07-28 answer in the shape the rest of the gateway uses (the 2025 one). An
+ * input_required result asks the gateway for client input it does not relay to this era yet:
+ * the call ends with an error that says so rather than a result the client cannot use.
+ */
+function fromModern(response: JsonRpcResponse, upstream: string): JsonRpcResponse {
+  if (!('result' in response)) return response;
+  const kind = classifyResult(response.result);
+  if (kind.kind === 'input_required') {
+    return errorResponse(response.id, ErrorCode.UpstreamUnavailable, `upstream ${upstream} asked for client input (input_required), which toolgate does not relay from 2026-07-28 upstreams yet`, { upstream });
+  }
+  const plain = unmarkResult(response.result);
+  if (!plain.ok) return errorResponse(response.id, ErrorCode.UpstreamUnavailable, `upstream ${upstream} sent an invalid result: ${plain.reason}`, { upstream });
+  return { ...response, result: plain.result };
 }
 
 function isSessionLoss(err: unknown): boolean {
