@@ -97,6 +97,21 @@ describe('two eras, one gateway', () => {
 });
 
 describe('2026-07-28 on the wire', () => {
+  test('closing the request stream cancels the call: the upstream sees the cancellation (era rule for 2026-07-28)', async () => {
+    const abort = new AbortController();
+    const call = fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'probe__wait_for_cancel' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 40, method: 'tools/call', params: { name: 'probe__wait_for_cancel', arguments: { tag: 'modern-disconnect' }, _meta: MODERN_META } }),
+      signal: abort.signal,
+    }).catch(() => undefined);
+    for (let i = 0; i < 200 && !probe.log.calls.some((c) => (c.args as { tag: string }).tag === 'modern-disconnect'); i++) await new Promise((r) => setTimeout(r, 20));
+    abort.abort();
+    await call;
+    for (let i = 0; i < 200 && !probe.log.cancelled.includes('modern-disconnect'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(probe.log.cancelled.includes('modern-disconnect'), 'the upstream was told to cancel');
+  });
+
   async function post(body: unknown, headers: Record<string, string>): Promise<{ status: number; json: any }> {
     const res = await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(body) });
     const t = await res.text();
