@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { RunningGateway } from '../src/gateway.js';
 import { gatewayWith } from './support/gateway.js';
 import { everythingEntry, memoryEntry, startEverythingHttp } from './support/servers.js';
@@ -151,6 +151,26 @@ describe('relay', () => {
     await client.callTool({ name: 'probe__count', arguments: { tag: 'quiet', steps: 2 } });
     assert.deepEqual(lines, [], 'info lines are filtered at level error');
     await client.close();
+  });
+
+  test('resources/updated reaches exactly the sessions that subscribed', async () => {
+    const subscriber = await connect();
+    const bystander = await connect();
+    const updates = { subscriber: [] as string[], bystander: [] as string[] };
+    subscriber.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.subscriber.push(n.params.uri));
+    bystander.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.bystander.push(n.params.uri));
+    const uri = 'demo://resource/static/document/architecture.md';
+    await subscriber.subscribeResource({ uri });
+    await new Promise((r) => setTimeout(r, 200)); // both clients' GET streams are open
+    await subscriber.callTool({ name: 'web__toggle-subscriber-updates', arguments: {} });
+    await waitFor(() => updates.subscriber.length > 0);
+    assert.equal(updates.subscriber[0], uri);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(updates.bystander, [], 'a session that did not subscribe hears nothing');
+    await subscriber.callTool({ name: 'web__toggle-subscriber-updates', arguments: {} });
+    await subscriber.unsubscribeResource({ uri });
+    await subscriber.close();
+    await bystander.close();
   });
 
   test('cancelling a call reaches the upstream', async () => {
