@@ -13,6 +13,14 @@ import { stderrLogger, type Logger } from './log.js';
 import { allowEverything, anonymousIdentity, MemoryAuditSink, noCredential } from './pipeline/pass-through.js';
 import type { AuditSink, CredentialStage, IdentityStage, PolicyStage } from './pipeline/stages.js';
 import type { UpstreamTransport } from './upstream/transport.js';
+import { assembleIdentity, unsafeWithoutAuth, type IdentityAssembly } from './identity/assembly.js';
+import { tlsAuditHooks, tlsServerFactory, type TlsStats } from './listener/tls.js';
+import { systemClock, type Clock } from './policy/clock.js';
+import { startPolicy, type PolicyRuntime } from './policy/runtime.js';
+import { startCredentials, type CredentialsRuntime } from './credentials/runtime.js';
+import type { CedarPolicyStage } from './policy/stage.js';
+import type { ChainedAuditLog } from './audit/chained-log.js';
+import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
 
 export const VERSION = '0.1.0';
 
@@ -24,6 +32,10 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Replaces how upstream connections are made (tests that need a fault the real ones can't produce). */
   makeTransport?: (config: UpstreamConfig) => UpstreamTransport;
+  /** The one clock policy reads (time of day in the configured zone); tests set it instead of waiting. */
+  clock?: Clock;
+  /** State folder (audit database and keys by default); default TOOLGATE_HOME, else .toolgate next to the config. */
+  home?: string;
 }
 
 export interface RunningGateway {
@@ -33,6 +45,12 @@ export interface RunningGateway {
   registry: UpstreamRegistry;
   sessions: SessionStore;
   audit: AuditSink;
+  /** TLS listener counters (accepted connections, failed handshakes), when `listener.tls` is set. */
+  tls?: TlsStats;
+  /** The Cedar policy stage, when the config has a `policy:` section (status, reload). */
+  policy?: CedarPolicyStage;
+  /** The tamper-evident audit log, unless the options injected another sink. */
+  auditLog?: ChainedAuditLog;
   close(): Promise<void>;
 }
 
@@ -43,14 +61,46 @@ export class StartupError extends Error {
   }
 }
 
-/** Starts the upstream connections, then the listener. Resolves once both are up. */
+/** Opens the audit log, starts the upstream connections, then the listener. Resolves once all are up. */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
   const logger = options.logger ?? stderrLogger();
-  const audit = options.audit ?? new MemoryAuditSink();
+  // Every call is recorded: without an injected sink, the chained log (SQLite under home by default).
+  let auditLog: ChainedAuditLog | undefined;
+  try {
+    auditLog = options.audit ? undefined : await openGatewayAudit(config, options.home, logger);
+  } catch (err) {
+    throw new StartupError((err as { code?: string }).code ?? 'ERR_AUDIT', `audit: ${(err as Error).message}`);
+  }
+  try {
+    return await assembleGateway(config, options, logger, auditLog);
+  } catch (err) {
+    await auditLog?.close();
+    throw err;
+  }
+}
+
+async function assembleGateway(config: GatewayConfig, options: GatewayOptions, logger: Logger, auditLog: ChainedAuditLog | undefined): Promise<RunningGateway> {
+  const audit = options.audit ?? auditLog ?? new MemoryAuditSink();
   const policy = options.policy ?? allowEverything;
-  const identity = options.identity ?? anonymousIdentity;
+  // Beyond loopback, no authentication must be a written decision (auth: { mode: none }).
+  const unsafe = unsafeWithoutAuth(config, options.identity !== undefined);
+  if (unsafe) throw new StartupError('ERR_AUTH_REQUIRED', unsafe);
+  let identityLayer: IdentityAssembly;
+  try {
+    identityLayer = await assembleIdentity(config, audit);
+  } catch (err) {
+    throw new StartupError('ERR_AUTH_CONFIG', `auth: ${(err as Error).message}`);
+  }
+  const identity = options.identity ?? identityLayer.identity ?? anonymousIdentity;
+  // Signing keys load (or are created) before any upstream starts: a bad key file stops start-up.
+  let credentialsRuntime: CredentialsRuntime | undefined;
+  try {
+    credentialsRuntime = options.credentials ? undefined : startCredentials(config, audit, { log: (m) => logger.log('error', m) });
+  } catch (err) {
+    throw new StartupError((err as { code?: string }).code ?? 'ERR_CREDENTIALS', `credentials: ${(err as Error).message}`);
+  }
   const subscriptions = new SubscriptionTable();
-  const sessions = new SessionStore(config.listener.sessionIdleSeconds * 1000);
+  const sessions = new SessionStore(config.listener.sessionIdleSeconds * 1000, (s) => recordSessionEnd(audit, s, 'idle', logger));
 
   const registry = new UpstreamRegistry(
     config.upstreams,
@@ -79,7 +129,23 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     );
   }
 
-  const dispatcher = new Dispatcher(registry, { policy, credentials: options.credentials ?? noCredential, audit }, subscriptions);
+  // The policy layer needs the first catalog (its Cedar schema is generated from it); a policy
+  // file that does not validate stops start-up with file, line and reason.
+  let policyRuntime: PolicyRuntime | undefined;
+  if (config.policy && !options.policy) {
+    try {
+      policyRuntime = startPolicy(config.policy, { catalog: registry.catalog, clock: options.clock ?? systemClock, audit, logger, upstreams: config.upstreams.map((u) => u.id) });
+    } catch (err) {
+      await registry.close();
+      throw new StartupError((err as { code?: string }).code ?? 'ERR_POLICY', `policy: ${(err as Error).message}`);
+    }
+  }
+
+  const dispatcher = new Dispatcher(
+    registry,
+    { policy: policyRuntime?.stage ?? policy, credentials: options.credentials ?? credentialsRuntime?.stage ?? noCredential, audit, access: identityLayer.access, ...(policyRuntime ? { arguments: policyRuntime.arguments } : {}) },
+    subscriptions,
+  );
   const serverInfo = { name: 'toolgate', version: VERSION };
   const stateless = new StatelessEndpoint(dispatcher, { serverInfo, capabilities: MODERN_CAPABILITIES });
   const endpoint = new McpEndpoint(
@@ -89,13 +155,20 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     {
       maxBodyBytes: config.listener.maxBodyBytes,
       serverInfo,
+      onSessionOpened: (s) => recordSessionStart(audit, s, logger),
       onSessionClosed: (s) => {
+        recordSessionEnd(audit, s, 'closed by the client', logger);
         for (const uri of s.subscriptions) subscriptions.remove(uri, s.id);
+      },
+      onForeignSession: (s, by) => {
+        const reason = `session ${s.id} belongs to ${s.principal.bindingKey}; presented by ${by.bindingKey} (answered 404)`;
+        void audit.record({ kind: 'auth', at: new Date(), sessionId: s.id, principal: by, detail: { outcome: 'foreign_session', reason } }).catch((err: Error) => logger.log('error', `audit: ${err.message}`));
       },
     },
     stateless,
   );
 
+  const tlsStats: TlsStats = { failedHandshakes: 0, connections: 0 };
   const hosts = [...config.listener.allowedHosts];
   const origins = [...config.listener.allowedOrigins];
   let guard = new OriginGuard(hosts, origins);
@@ -104,15 +177,22 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       path: config.listener.path,
       mcp: (req, res) => endpoint.handle(req, res),
       health: () => ({ status: 200, body: { status: 'ok', version: VERSION } }),
-      readiness: () => readiness(registry),
+      readiness: () => {
+        const r = withAuditReadiness(readiness(registry), auditLog);
+        // Policy in force and shadow disagreements, for operators comparing a candidate set.
+        return policyRuntime ? { ...r, body: { ...(r.body as object), policy: policyRuntime.status() } } : r;
+      },
+      documents: (path) => identityLayer.document(path, config.listener.path) ?? credentialsRuntime?.document(path),
     },
     { check: (req) => guard.check(req) } as OriginGuard,
     (m) => logger.log('error', m),
+    ...(config.listener.tls ? [tlsServerFactory(config.listener.tls, tlsAuditHooks(audit, logger), tlsStats)] : []),
   );
   let address;
   try {
     address = await listen(server, config.listener.port, config.listener.host);
   } catch (err) {
+    policyRuntime?.close();
     await registry.close();
     throw new StartupError('ERR_LISTEN', `cannot listen on ${config.listener.host}:${config.listener.port}: ${(err as Error).message}`);
   }
@@ -120,12 +200,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     // An ephemeral port is only known now: allow loopback under it.
     for (const name of ['127.0.0.1', 'localhost', '[::1]', config.listener.host]) {
       hosts.push(`${name}:${address.port}`);
-      origins.push(`http://${name}:${address.port}`);
+      origins.push(`http://${name}:${address.port}`, `https://${name}:${address.port}`);
     }
     guard = new OriginGuard(hosts, origins);
   }
   const hostForUrl = config.listener.host.includes(':') ? `[${config.listener.host}]` : config.listener.host;
-  const url = `http://${hostForUrl}:${address.port}${config.listener.path}`;
+  const url = `${config.listener.tls ? 'https' : 'http'}://${hostForUrl}:${address.port}${config.listener.path}`;
+  identityLayer.bind(config.listener.publicUrl ? `${config.listener.publicUrl}${config.listener.path}` : url);
   logger.log('info', `toolgate ${VERSION} listening on ${url} in front of ${config.upstreams.map((u) => u.id).join(', ')}`);
 
   return {
@@ -134,11 +215,16 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     registry,
     sessions,
     audit,
+    ...(config.listener.tls ? { tls: tlsStats } : {}),
+    ...(policyRuntime ? { policy: policyRuntime.stage } : {}),
+    ...(auditLog ? { auditLog } : {}),
     async close() {
+      policyRuntime?.close();
       sessions.closeAll();
       server.closeAllConnections?.();
       await new Promise<void>((r) => server.close(() => r()));
       await registry.close();
+      await auditLog?.close();
     },
   };
 }

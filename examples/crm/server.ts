@@ -3,6 +3,7 @@
  * speaking both the 2025 eras (stateless legacy fallback) and 2026-07-28 (per-request envelope).
  *
  * Run alone:  node dist/examples/crm/server.js --port 7421   (or PORT=7421; --host to bind elsewhere)
+ * Behind toolgate with per-call token checks:  add --jwks-url http://127.0.0.1:7420/.well-known/jwks.json
  * It prints its URL (http://127.0.0.1:7421/mcp) on stdout and logs to stderr.
  *
  * @example
@@ -16,6 +17,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createMcpHandler } from '@modelcontextprotocol/server';
+import { CallVerifier, verifyFetchRequests, type CallChain } from '../../src/verify/index.js';
 import { createCrmMcpServer } from './mcp.js';
 import { listen } from './node-http.js';
 import { CrmStore } from './store.js';
@@ -29,6 +31,12 @@ export interface CrmServerOptions {
   now?: () => Date;
   /** Where to report rejected requests and handler errors; default: nowhere. */
   log?: (line: string) => void;
+  /**
+   * Verify toolgate's per-call token on every call (toolgate/verify): the gateway's JWKS URL, and
+   * optionally this server's audience (default: its own URL) and the issuer. Absent: no check,
+   * as for a server reached directly.
+   */
+  verify?: { jwksUrl: string; audience?: string; issuer?: string };
 }
 
 /** A `tools/call` as it arrived at the CRM, before any handler ran. */
@@ -44,6 +52,8 @@ export interface CrmServerHandle {
   receivedHeaders(): IncomingHttpHeaders[];
   /** Each `tools/call` received, oldest first — lets a test prove a denied call never got here. */
   receivedToolCalls(): ReceivedToolCall[];
+  /** Who each verified call came from — user, agent, gateway — when `verify` is set. */
+  verifiedChains(): CallChain[];
   close(): Promise<void>;
 }
 
@@ -61,7 +71,14 @@ export async function startCrmServer(options: CrmServerOptions): Promise<CrmServ
   const handler = createMcpHandler(() => createCrmMcpServer(store), {
     ...(log && { onerror: (error: Error) => log(`crm: ${error.message}`) }),
   });
+  const chains: CallChain[] = [];
+  // Set once the URL (the default audience) is known; the handler runs only after that.
+  let verified: ((request: Request) => Promise<Response>) | undefined;
   const fetchAndRecord = async (request: Request): Promise<Response> => {
+    if (verified !== undefined) return verified(request);
+    return recordAndHandle(request);
+  };
+  const recordAndHandle = async (request: Request): Promise<Response> => {
     if (request.method === 'POST') {
       for (const call of toolCallsIn(await request.clone().text())) record(callsLog, call);
     }
@@ -75,12 +92,20 @@ export async function startCrmServer(options: CrmServerOptions): Promise<CrmServ
     onRequest: (headers) => record(headersLog, structuredClone(headers)),
   });
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${MCP_PATH}`;
+  if (options.verify !== undefined) {
+    const verifier = new CallVerifier({ jwksUrl: options.verify.jwksUrl, audience: options.verify.audience ?? url, ...(options.verify.issuer !== undefined ? { issuer: options.verify.issuer } : {}) });
+    verified = verifyFetchRequests(verifier, recordAndHandle, (chain) => {
+      record(chains, chain);
+      log?.(`crm: ${chain.tool} for ${chain.user ?? '(no user)'} by ${chain.agent} via ${chain.gateway.instance ?? chain.gateway.issuer}${chain.audit ? ` (audit ${chain.audit.chain}#${chain.audit.pos})` : ''}`);
+    });
+  }
 
   let closing: Promise<void> | undefined;
   return {
     url,
     receivedHeaders: () => headersLog.map((h) => ({ ...h })),
     receivedToolCalls: () => callsLog.map((c) => ({ ...c })),
+    verifiedChains: () => [...chains],
     close: () =>
       (closing ??= (async () => {
         await handler.close();
@@ -112,14 +137,21 @@ function toolCallsIn(body: string): ReceivedToolCall[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, 'jwks-url': { type: 'string' } } });
   const portText = values.port ?? process.env.PORT ?? '7421';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write(`crm: --port must be an integer 0-65535, got "${portText}"\n`);
     process.exit(2);
   }
-  const crm = await startCrmServer({ port, ...(values.host !== undefined && { host: values.host }), log: (line) => process.stderr.write(`${line}\n`) });
+  // Behind toolgate: verify its per-call tokens against the gateway's JWKS.
+  const jwksUrl = values['jwks-url'] ?? process.env.TOOLGATE_JWKS_URL;
+  const crm = await startCrmServer({
+    port,
+    ...(values.host !== undefined && { host: values.host }),
+    ...(jwksUrl !== undefined && jwksUrl !== '' && { verify: { jwksUrl } }),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   process.stdout.write(`${crm.url}\n`);
   process.stderr.write(`crm: example CRM MCP server listening on ${crm.url} (tenants acme, globex)\n`);
   const stop = () => void crm.close().then(() => process.exit(0));

@@ -6,6 +6,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { CallVerifier, verifyTransportMessages } from '../../src/verify/index.js';
 import { EmployeeDirectory } from './directory.js';
 import { registerHrTools } from './tools.js';
 
@@ -20,4 +21,14 @@ const transport = new StdioServerTransport();
 transport.onerror = (error) => process.stderr.write(`hr: transport error: ${error.message}\n`);
 process.stdin.on('end', () => void server.close().finally(() => process.exit(0)));
 await server.connect(transport);
+// Behind toolgate: verify its per-call token on every call (it travels in _meta on stdio).
+// TOOLGATE_JWKS_URL switches this on; the audience is what toolgate's config names for this
+// upstream (for a stdio upstream its default is urn:toolgate:upstream:<id>).
+const jwksUrl = process.env.TOOLGATE_JWKS_URL;
+if (jwksUrl) {
+  const verifier = new CallVerifier({ jwksUrl, audience: process.env.TOOLGATE_AUDIENCE || 'urn:toolgate:upstream:hr' });
+  verifyTransportMessages(verifier, transport, (chain) => {
+    process.stderr.write(`hr: ${chain.tool} for ${chain.user ?? '(no user)'} by ${chain.agent} via ${chain.gateway.instance ?? chain.gateway.issuer}\n`);
+  });
+}
 process.stderr.write(`hr: example HR MCP server ready on stdio (tenants ${directory.tenants().join(', ')})\n`);

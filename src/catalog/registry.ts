@@ -2,6 +2,7 @@ import type { UpstreamConfig } from '../config/types.js';
 import { UpstreamClient, type UpstreamState } from '../mcp/upstream-client.js';
 import type { JsonRpcMessage, JsonRpcNotification } from '../mcp/jsonrpc.js';
 import { HttpUpstreamTransport } from '../upstream/http.js';
+import { readUpstreamTls } from '../credentials/upstream-tls.js';
 import { StdioUpstreamTransport } from '../upstream/stdio.js';
 import type { UpstreamTransport } from '../upstream/transport.js';
 import { Catalog, type CatalogKind, type Listed } from './catalog.js';
@@ -123,7 +124,8 @@ export class UpstreamRegistry {
 export function transportFor(config: UpstreamConfig): UpstreamTransport {
   const t = config.transport;
   if (t.type === 'http') {
-    return new HttpUpstreamTransport(config.id, { url: t.url, headers: t.headers, connectTimeoutMs: config.timeouts.connectMs });
+    const tls = readUpstreamTls(config.id, config.tls);
+    return new HttpUpstreamTransport(config.id, { url: t.url, headers: t.headers, connectTimeoutMs: config.timeouts.connectMs, ...(tls ? { tls } : {}) });
   }
   return new StdioUpstreamTransport(config.id, { command: t.command, args: t.args, env: t.env, cwd: t.cwd });
 }

@@ -5,6 +5,8 @@ import { parseConfig } from '../config/load.js';
 import { startGateway, StartupError } from '../gateway.js';
 import { startCrmServer } from '../../examples/crm/server.js';
 import { untilSignal } from './serve.js';
+import { cliCommand } from './token.js';
+import { examplePoliciesDir } from '../policy/examples.js';
 
 /**
  * `toolgate demo`: the example enterprise on loopback — the CRM server (Streamable HTTP), the
@@ -18,17 +20,41 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   const port = Number(values.port);
   const crmPort = Number(values['crm-port']);
-  const crm = await startCrmServer({ host: '127.0.0.1', port: crmPort });
+  // The CRM checks toolgate's per-call token on every call (toolgate/verify), and logs who it was for.
+  const crm = await startCrmServer({
+    host: '127.0.0.1',
+    port: crmPort,
+    verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   const hr = exampleCommand('hr');
   const yaml = [
     'listener:',
     `  port: ${port}`,
+    // The development issuer: a local Ed25519 key in .toolgate/dev-issuer.json that
+    // `toolgate token` signs with. Only the demo (or a config that asks) turns it on.
+    'auth:',
+    '  dev_issuer: true',
+    '  dev_issuer_file: .toolgate/dev-issuer.json',
+    // Per-call credentials: each allowed call gets its own short-lived token for its upstream,
+    // signed with the key in .toolgate/signing-keys.json (created on first run).
+    'credentials:',
+    '  keys: { file: .toolgate/signing-keys.json }',
     'upstreams:',
     '  - id: crm',
     `    url: ${crm.url}`,
+    '    scopes: [crm.read]',
     '  - id: hr',
     `    command: ${JSON.stringify(hr.command)}`,
     `    args: ${JSON.stringify(hr.args)}`,
+    // The HR server verifies toolgate's per-call token too (carried in _meta on stdio).
+    `    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${port}/.well-known/jwks.json" }`,
+    '    scopes: [hr.employee.read]',
+    // DEMO.md's four policies (examples/policies), Cedar, decided per call; tool definitions pinned.
+    'policy:',
+    `  files: ${JSON.stringify(examplePoliciesDir())}`,
+    '  time_zone: Europe/Berlin',
+    '  pinning: { first_run: approve, store: .toolgate/pins.json }',
   ].join('\n');
   let gateway;
   try {
@@ -58,6 +84,7 @@ export function exampleCommand(name: string): { command: string; args: string[] 
 
 function tryThis(url: string): string {
   const h = `-H 'content-type: application/json' -H 'accept: application/json, text/event-stream'`;
+  const cli = cliCommand();
   return `
 toolgate demo is running.
 
@@ -67,19 +94,26 @@ toolgate demo is running.
 
 Try it (2025-11-25 protocol; any MCP client works too, e.g. the MCP Inspector):
 
-  # 1. open a session and keep its id
-  SID=$(curl -s -D - -o /dev/null ${url} ${h} \\
+  # 0. get a token from the development issuer (sales-bot acting for alice)
+  TOKEN=$(${cli} token --agent sales-bot --user alice --scope "crm.read crm.write")
+  AUTH="authorization: Bearer $TOKEN"
+
+  # 1. open a session and keep its id (without the header: 401 and where to get a token)
+  SID=$(curl -s -D - -o /dev/null ${url} ${h} -H "$AUTH" \\
     -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}' \\
     | tr -d '\\r' | sed -n 's/^mcp-session-id: //ip')
 
-  # 2. list the tools of both upstreams
-  curl -s ${url} ${h} -H "mcp-session-id: $SID" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
+  # 2. list the tools: only crm__… (the token lacks hr.employee.read, hr's baseline scope)
+  curl -s ${url} ${h} -H "$AUTH" -H "mcp-session-id: $SID" -d '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
 
-  # 3. call a CRM tool and an HR tool through the gateway
-  curl -s ${url} ${h} -H "mcp-session-id: $SID" \\
+  # 3. call a CRM tool (allowed), then an HR tool (403 insufficient_scope, scope="hr.employee.read")
+  curl -s ${url} ${h} -H "$AUTH" -H "mcp-session-id: $SID" \\
     -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"crm__search_contacts","arguments":{"tenant":"acme","query":"a"}}}'
-  curl -s ${url} ${h} -H "mcp-session-id: $SID" \\
+  curl -si ${url} ${h} -H "$AUTH" -H "mcp-session-id: $SID" \\
     -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"hr__read_employee","arguments":{"tenant":"acme","employee_id":"E1002"}}}'
+
+  # 4. a token for an HR assistant acting for bob (use it as in steps 1-3 for hr__ tools)
+  ${cli} token --agent hr-assistant --user bob --scope hr.employee.read
 
 Ctrl-C stops everything.
 `;

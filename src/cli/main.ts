@@ -1,12 +1,22 @@
 #!/usr/bin/env node
+import { runAudit } from './audit.js';
 import { runDemo } from './demo.js';
+import { runKeys } from './keys.js';
+import { runPolicy } from './policy.js';
+import { runTools } from './tools.js';
 import { runServe } from './serve.js';
+import { runToken } from './token.js';
 
 const USAGE = `toolgate — an authorization gateway for MCP
 
 Usage:
   toolgate demo                      start example CRM and HR servers and the gateway on http://127.0.0.1:7420/mcp
   toolgate serve --config FILE       run the gateway with a YAML config (see docs/config.md)
+  toolgate token --agent ID [--user ID] [--scope "a b"]   print a development-issuer token the demo gateway accepts
+  toolgate keys rotate|jwks [--config FILE]   rotate the per-call token signing key (old key kept for the overlap) or print the JWKS
+  toolgate audit verify|query|export [--config FILE]   check the audit log (or --bundle DIR offline), search it, export an evidence bundle
+  toolgate policy validate|test FILE|explain --config FILE   check the Cedar policies against the live catalog, run a test table, explain one decision
+  toolgate tools list|approve --config FILE   show tool-definition pins, approve changed or new tool definitions
   toolgate help                      this text
 `;
 
@@ -17,6 +27,16 @@ async function main(argv: string[]): Promise<number> {
       return runServe(rest);
     case 'demo':
       return runDemo(rest);
+    case 'keys':
+      return runKeys(rest);
+    case 'token':
+      return runToken(rest);
+    case 'audit':
+      return runAudit(rest);
+    case 'policy':
+      return runPolicy(rest);
+    case 'tools':
+      return runTools(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,6 +1,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ConfigFile } from './schema.js';
-import type { GatewayConfig, ListenerConfig, UpstreamConfig } from './types.js';
+import { resolvePolicy } from '../policy/config.js';
+import { resolveAudit } from '../audit/config.js';
+import { resolveCredentials, upstreamCredentialKeys } from '../credentials/config.js';
+import type { AuthConfig, GatewayConfig, ListenerConfig, TlsConfig, UpstreamConfig } from './types.js';
 
 /**
  * Turns a validated file into the GatewayConfig the rest of the gateway reads: camelCase
@@ -11,14 +14,64 @@ import type { GatewayConfig, ListenerConfig, UpstreamConfig } from './types.js';
  */
 export function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
   const folder = dirname(source);
+  const credentials = resolveCredentials(file, folder);
   return {
     source,
-    listener: resolveListener(file.listener),
-    upstreams: file.upstreams.map((upstream) => resolveUpstream(upstream, folder)),
+    listener: resolveListener(file.listener, folder),
+    upstreams: file.upstreams.map((upstream) => ({ ...resolveUpstream(upstream, folder), ...upstreamCredentialKeys(upstream, credentials, folder) })),
+    ...(credentials === undefined ? {} : { credentials }),
+    ...(file.auth === undefined ? {} : { auth: resolveAuth(file.auth, folder) }),
+    ...(file.policy === undefined ? {} : { policy: resolvePolicy(file.policy, folder) }),
+    ...(file.audit === undefined ? {} : { audit: resolveAudit(file.audit, folder) }),
   };
 }
 
-function resolveListener(listener: ConfigFile['listener']): ListenerConfig {
+function resolveAuth(auth: NonNullable<ConfigFile['auth']>, folder: string): AuthConfig {
+  const path = (p: string): string => (isAbsolute(p) ? p : resolve(folder, p));
+  return {
+    mode: auth.mode,
+    ...(auth.resource === undefined ? {} : { resource: auth.resource }),
+    issuers: auth.issuers.map((i) => ({
+      issuer: i.issuer,
+      ...(i.jwks_uri === undefined ? {} : { jwksUri: i.jwks_uri }),
+      ...(i.jwks_file === undefined ? {} : { jwksFile: path(i.jwks_file) }),
+      algorithms: i.algorithms,
+      ...(i.introspection === undefined
+        ? {}
+        : { introspection: { url: i.introspection.url, clientId: i.introspection.client_id, clientSecret: i.introspection.client_secret, cacheSeconds: i.introspection.cache_seconds } }),
+    })),
+    tokenTypes: auth.token_types,
+    clockSkewSeconds: auth.clock_skew_seconds,
+    maxTokenLifetimeSeconds: auth.max_token_lifetime_seconds,
+    requiredClaims: auth.required_claims,
+    claims: { agent: auth.claims.agent, user: auth.claims.user, tenant: auth.claims.tenant, ...(auth.claims.human === undefined ? {} : { human: auth.claims.human }) },
+    requireCertTokenAgreement: auth.require_cert_token_agreement,
+    maxTokenBytes: auth.max_token_bytes,
+    jwksRefreshMinSeconds: auth.jwks_refresh_min_seconds,
+    cacheMaxEntries: auth.cache_max_entries,
+    devIssuer: auth.dev_issuer,
+    devIssuerFile: path(auth.dev_issuer_file),
+  };
+}
+
+function resolveTls(tls: NonNullable<ConfigFile['listener']['tls']>, folder: string): TlsConfig {
+  const path = (p: string): string => (isAbsolute(p) ? p : resolve(folder, p));
+  return {
+    cert: path(tls.cert),
+    key: path(tls.key),
+    ...(tls.client_ca === undefined ? {} : { clientCa: path(tls.client_ca) }),
+    clientCertificates: tls.client_certificates,
+    agents: tls.agents.map((r) => ({
+      agent: r.agent,
+      ...(r.san_uri === undefined ? {} : { sanUri: r.san_uri }),
+      ...(r.san_dns === undefined ? {} : { sanDns: r.san_dns }),
+      ...(r.subject === undefined ? {} : { subject: r.subject }),
+      ...(r.thumbprint === undefined ? {} : { thumbprint: r.thumbprint }),
+    })),
+  };
+}
+
+function resolveListener(listener: ConfigFile['listener'], folder: string): ListenerConfig {
   const { host, port } = listener;
   const publicUrl = listener.public_url === undefined ? undefined : new URL(listener.public_url);
 
@@ -28,6 +81,7 @@ function resolveListener(listener: ConfigFile['listener']): ListenerConfig {
   if (publicUrl !== undefined) defaultHosts.push(publicUrl.host);
   const defaultOrigins = [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`];
   if (publicUrl !== undefined) defaultOrigins.push(publicUrl.origin);
+  if (listener.tls !== undefined) defaultOrigins.push(`https://127.0.0.1:${port}`, `https://localhost:${port}`, `https://[::1]:${port}`);
 
   return {
     host,
@@ -38,6 +92,7 @@ function resolveListener(listener: ConfigFile['listener']): ListenerConfig {
     allowedHosts: unique((listener.allowed_hosts ?? defaultHosts).map((entry) => entry.toLowerCase())),
     maxBodyBytes: listener.max_body_bytes,
     sessionIdleSeconds: listener.session_idle_seconds,
+    ...(listener.tls === undefined ? {} : { tls: resolveTls(listener.tls, folder) }),
   };
 }
 
@@ -57,6 +112,7 @@ function resolveUpstream(upstream: ConfigFile['upstreams'][number], folder: stri
     prefix: upstream.prefix ?? `${upstream.id}__`,
     protocol: upstream.protocol,
     timeouts: { connectMs: upstream.timeouts.connect_ms, requestMs: upstream.timeouts.request_ms },
+    ...(upstream.scopes === undefined ? {} : { scopes: upstream.scopes }),
   };
 }
 

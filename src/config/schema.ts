@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { policySection } from '../policy/config.js';
+import { auditSection } from '../audit/config.js';
 
 /**
  * The config file as written (snake_case keys), after `${VAR}` interpolation. Every object is
@@ -82,6 +84,153 @@ function isOrigin(text: string): boolean {
 const text = z.string({ error: 'expected a string (put numbers and true/false in quotes)' });
 const nonEmpty = (expected: string) => z.string({ error: expected }).min(1, { error: expected });
 
+/** RFC 6749 scope-token: printable ASCII except space, `"` and `\`. */
+const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** Asymmetric JWS algorithms only: `none` and HS* are never accepted for an issuer's tokens. */
+const JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+const certificateAgentRule = z.strictObject(
+  {
+    agent: nonEmpty('expected the agent id this certificate stands for'),
+    san_uri: optional(nonEmpty('expected a SAN URI, like spiffe://acme.example/agent/sales-bot')),
+    san_dns: optional(nonEmpty('expected a SAN DNS name')),
+    subject: optional(nonEmpty('expected a subject DN, like CN=sales-bot,O=Acme')),
+    thumbprint: optional(matching(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url SHA-256 certificate thumbprint (43 characters)')),
+  },
+  { error: 'expected a rule with agent and one of san_uri, san_dns, subject, thumbprint' },
+);
+
+const tls = z.strictObject(
+  {
+    cert: nonEmpty('expected the path of the server certificate (PEM)'),
+    key: nonEmpty('expected the path of the server private key (PEM)'),
+    client_ca: optional(nonEmpty('expected the path of the CA bundle client certificates must chain to (PEM)')),
+    client_certificates: withDefault(z.enum(['off', 'optional', 'required'], { error: 'expected off, optional or required' }), 'off'),
+    agents: withDefault(z.array(certificateAgentRule, { error: 'expected a list of certificate → agent rules' }), []),
+  },
+  { error: 'expected a mapping with cert, key and optionally client_ca, client_certificates, agents' },
+);
+
+const issuer = z.strictObject(
+  {
+    issuer: httpUrl('expected the issuer identifier, an http:// or https:// URL exactly as tokens carry it in iss'),
+    jwks_uri: optional(httpUrl('expected an http:// or https:// URL')),
+    jwks_file: optional(nonEmpty('expected the path of a JWKS file')),
+    algorithms: withDefault(
+      z.array(z.enum(JWS_ALGORITHMS, { error: `expected one of ${JWS_ALGORITHMS.join(', ')} (none and HS* are never accepted)` }), { error: 'expected a list of algorithms' }).min(1, { error: 'expected at least one algorithm' }),
+      ['RS256', 'PS256', 'ES256', 'EdDSA'],
+    ),
+    introspection: optional(
+      z.strictObject(
+        {
+          url: httpUrl('expected the introspection endpoint, an http:// or https:// URL'),
+          client_id: nonEmpty('expected the client id toolgate authenticates with'),
+          client_secret: nonEmpty('expected the client secret (use ${ENV})'),
+          cache_seconds: withDefault(integer(0, 300, 'expected 0 to 300 seconds'), 30),
+        },
+        { error: 'expected a mapping with url, client_id, client_secret' },
+      ),
+    ),
+  },
+  { error: 'expected a mapping with issuer and optionally jwks_uri, jwks_file, algorithms, introspection' },
+);
+
+const auth = z.strictObject(
+  {
+    mode: withDefault(z.enum(['oauth', 'none'], { error: 'expected oauth or none' }), 'oauth'),
+    resource: optional(httpUrl('expected the canonical resource URI of this endpoint, like https://gw.example.com/mcp')),
+    issuers: withDefault(z.array(issuer, { error: 'expected a list of issuers' }), []),
+    token_types: withDefault(z.array(nonEmpty('expected a JWT typ value'), { error: 'expected a list of typ values' }), ['at+jwt']),
+    clock_skew_seconds: withDefault(integer(0, 300, 'expected 0 to 300 seconds'), 30),
+    max_token_lifetime_seconds: withDefault(positiveInteger, 86_400),
+    required_claims: withDefault(z.array(nonEmpty('expected a claim name'), { error: 'expected a list of claim names' }), ['sub', 'jti']),
+    claims: withDefault(
+      z.strictObject(
+        {
+          agent: withDefault(nonEmpty('expected a claim name'), 'client_id'),
+          user: withDefault(nonEmpty('expected a claim name'), 'sub'),
+          tenant: withDefault(nonEmpty('expected a claim name'), 'tenant'),
+          human: optional(nonEmpty('expected a claim name')),
+        },
+        { error: 'expected a mapping with agent, user, tenant, human' },
+      ),
+      {},
+    ),
+    require_cert_token_agreement: withDefault(z.boolean({ error: 'expected true or false' }), false),
+    max_token_bytes: withDefault(integer(256, 16_384, 'expected 256 to 16384 bytes'), 8192),
+    jwks_refresh_min_seconds: withDefault(integer(0, 3600, 'expected 0 to 3600 seconds'), 30),
+    cache_max_entries: withDefault(integer(0, 1_000_000, 'expected 0 to 1000000'), 10_000),
+    dev_issuer: withDefault(z.boolean({ error: 'expected true or false' }), false),
+    dev_issuer_file: withDefault(nonEmpty('expected a file path'), '.toolgate/dev-issuer.json'),
+  },
+  { error: 'expected a mapping of auth settings (mode, resource, issuers, …)' },
+);
+
+/** `credentials:`: the per-call token issuer (src/credentials, docs/config.md "Per-call credentials"). */
+const credentials = z.strictObject(
+  {
+    issuer: optional(nonEmpty('expected the issuer id put in every per-call token (iss), like https://gw.example.com')),
+    instance: optional(nonEmpty('expected a name for this gateway instance')),
+    algorithm: withDefault(z.enum(['Ed25519', 'ES256'], { error: 'expected Ed25519 or ES256' }), 'Ed25519'),
+    keys: withDefault(
+      z.strictObject(
+        {
+          file: optional(nonEmpty('expected the path of the signing key file (created when missing)')),
+          env: optional(matching(ENV_NAME, 'expected an environment variable name')),
+          ephemeral: optional(z.boolean({ error: 'expected true or false' })),
+        },
+        { error: 'expected a mapping with one of file, env, ephemeral' },
+      ),
+      {},
+    ),
+    token_lifetime_seconds: withDefault(integer(1, 3600, 'expected 1 to 3600 seconds'), 30),
+    max_lifetime_seconds: withDefault(integer(1, 3600, 'expected 1 to 3600 seconds'), 300),
+    rotation_overlap_seconds: withDefault(integer(0, 30 * 86_400, 'expected 0 to 2592000 seconds'), 3600),
+  },
+  { error: 'expected a mapping of credential settings (issuer, algorithm, keys, token_lifetime_seconds, …)' },
+);
+
+const CREDENTIAL_MODES = ['minted', 'token_exchange', 'static', 'none'] as const;
+const CREDENTIAL_NEEDS = { token_exchange: ['token_endpoint', 'client_id', 'client_secret'], static: ['header', 'value'] } as const;
+
+/** Per-upstream `credential:`; which keys are needed depends on the mode. */
+const upstreamCredential = z
+  .strictObject(
+    {
+      mode: optional(z.enum(CREDENTIAL_MODES, { error: `expected one of ${CREDENTIAL_MODES.join(', ')}` })),
+      audience: optional(nonEmpty('expected the audience this upstream accepts (default: its URL)')),
+      lifetime_seconds: optional(integer(1, 3600, 'expected 1 to 3600 seconds')),
+      scopes: withDefault(
+        z.record(nonEmpty('expected a tool name or *'), z.array(matching(SCOPE, 'expected an OAuth scope (no spaces or quotes)'), { error: 'expected a list of scopes' }), {
+          error: 'expected a mapping of tool names (or "*") to lists of scopes',
+        }),
+        {},
+      ),
+      token_endpoint: optional(httpUrl('expected the authorization server token endpoint, an http:// or https:// URL')),
+      client_id: optional(nonEmpty('expected the client id toolgate authenticates with at the token endpoint')),
+      client_secret: optional(nonEmpty('expected the client secret (use ${ENV})')),
+      resource: optional(nonEmpty('expected the resource (RFC 8707) to ask a token for (default: the upstream URL)')),
+      header: optional(matching(HEADER_NAME, 'expected an HTTP header name')),
+      value: optional(nonEmpty('expected the secret header value (use ${ENV})')),
+    },
+    { error: 'expected a mapping with mode and that mode\'s settings' },
+  )
+  .superRefine((credential, ctx) => {
+    const needs = credential.mode === 'token_exchange' || credential.mode === 'static' ? CREDENTIAL_NEEDS[credential.mode] : [];
+    for (const key of needs) {
+      if (credential[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `required when mode is ${credential.mode}` });
+    }
+  });
+
+const upstreamTls = z.strictObject(
+  {
+    cert: optional(nonEmpty('expected the path of the client certificate (PEM)')),
+    key: optional(nonEmpty('expected the path of the client private key (PEM)')),
+    ca: optional(nonEmpty('expected the path of the CA bundle the upstream certificate must chain to (PEM)')),
+  },
+  { error: 'expected a mapping with cert, key and ca' },
+);
+
 const timeouts = z.strictObject(
   {
     connect_ms: withDefault(positiveInteger, 10_000),
@@ -108,6 +257,9 @@ const upstream = z.strictObject(
     prefix: optional(matching(PREFIX, 'expected up to 64 letters, digits, _, - or . ("" for no prefix)')),
     protocol: withDefault(z.enum(PROTOCOLS, { error: `expected one of ${PROTOCOLS.join(', ')}` }), 'auto'),
     timeouts: withDefault(timeouts, {}),
+    scopes: optional(z.array(matching(SCOPE, 'expected an OAuth scope (no spaces or quotes)'), { error: 'expected a list of scopes' })),
+    credential: optional(upstreamCredential),
+    tls: optional(upstreamTls),
   },
   { error: 'expected a mapping describing one upstream' },
 );
@@ -141,6 +293,7 @@ const listener = z.strictObject(
     ),
     max_body_bytes: withDefault(positiveInteger, 4 * 1024 * 1024),
     session_idle_seconds: withDefault(positiveInteger, 3600),
+    tls: optional(tls),
   },
   { error: 'expected a mapping of listener settings' },
 );
@@ -148,6 +301,10 @@ const listener = z.strictObject(
 export const configFileSchema = z.strictObject(
   {
     listener: withDefault(listener, {}),
+    auth: optional(auth),
+    policy: optional(policySection),
+    credentials: optional(credentials),
+    audit: optional(auditSection),
     upstreams: z
       .array(upstream, { error: 'expected a list of upstreams' })
       .min(1, { error: 'expected a list of at least one upstream' }),

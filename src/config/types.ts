@@ -1,3 +1,5 @@
+import type { PolicySettings } from '../policy/settings.js';
+import type { AuditSettings } from '../audit/config.js';
 /**
  * The validated gateway configuration. Produced only by src/config/load.ts; every other module
  * receives this shape and never reads YAML or the environment itself.
@@ -7,6 +9,14 @@ export interface GatewayConfig {
   source: string;
   listener: ListenerConfig;
   upstreams: UpstreamConfig[];
+  /** Absent when the file has no `auth:` section. */
+  auth?: AuthConfig;
+  /** Absent when the file has no `credentials:` section and no upstream asks for minted tokens. */
+  credentials?: CredentialsConfig;
+  /** Absent when the file has no `policy:` section (every call is then allowed, as before). */
+  policy?: PolicySettings;
+  /** Absent when the file has no `audit:` section: the gateway then uses the defaults (SQLite under its state folder). */
+  audit?: AuditSettings;
 }
 
 export interface ListenerConfig {
@@ -23,6 +33,63 @@ export interface ListenerConfig {
   maxBodyBytes: number;
   /** Idle session expiry in seconds; default 3600. */
   sessionIdleSeconds: number;
+  /** Serve HTTPS (and optionally mutual TLS); absent: plain HTTP. See src/identity/README.md. */
+  tls?: TlsConfig;
+}
+
+/** `listener.tls`: the server certificate and what is asked of client certificates. */
+export interface TlsConfig {
+  /** PEM file paths, absolute after resolution. */
+  cert: string;
+  key: string;
+  clientCa?: string;
+  clientCertificates: 'off' | 'optional' | 'required';
+  /** First matching rule names the agent a client certificate stands for. */
+  agents: CertificateAgentRule[];
+}
+
+export interface CertificateAgentRule {
+  agent: string;
+  sanUri?: string;
+  sanDns?: string;
+  subject?: string;
+  thumbprint?: string;
+}
+
+/** `auth:`: who may call, as an OAuth 2.1 resource server. Absent: anonymous (loopback only). */
+export interface AuthConfig {
+  mode: 'oauth' | 'none';
+  /** The canonical resource URI tokens must name in `aud` (RFC 8707); default: the endpoint URL. */
+  resource?: string;
+  issuers: IssuerConfig[];
+  /** Accepted JWT `typ` values; empty accepts any. Default ['at+jwt']. */
+  tokenTypes: string[];
+  clockSkewSeconds: number;
+  maxTokenLifetimeSeconds: number;
+  /** Claims every JWT must carry besides iss/aud/exp; `client_id` or `azp` is always required. */
+  requiredClaims: string[];
+  claims: { agent: string; user: string; tenant: string; human?: string };
+  requireCertTokenAgreement: boolean;
+  maxTokenBytes: number;
+  /** Least time between two JWKS fetches of one issuer (unknown `kid` refreshes, rate limited). */
+  jwksRefreshMinSeconds: number;
+  cacheMaxEntries: number;
+  /** Serve and trust the development issuer (`toolgate token`); never on unless asked. */
+  devIssuer: boolean;
+  /** Where the development issuer's key lives (default .toolgate/dev-issuer.json next to the config). */
+  devIssuerFile: string;
+}
+
+export interface IssuerConfig {
+  issuer: string;
+  /** JWKS location; absent: discovered from the issuer's metadata (RFC 8414, then OIDC). */
+  jwksUri?: string;
+  /** A local JWKS file instead of a URL. */
+  jwksFile?: string;
+  /** Accepted signature algorithms (asymmetric only). */
+  algorithms: string[];
+  /** RFC 7662 introspection for opaque tokens. */
+  introspection?: { url: string; clientId: string; clientSecret: string; cacheSeconds: number };
 }
 
 export type UpstreamTransportConfig =
@@ -40,4 +107,48 @@ export interface UpstreamConfig {
     connectMs: number; // default 10000
     requestMs: number; // default 60000
   };
+  /** Baseline scopes a caller needs to see or call anything of this upstream; absent: none. */
+  scopes?: string[];
+  /** How each call to this upstream is authenticated (src/credentials); absent: none (no credential). */
+  credential?: UpstreamCredentialConfig;
+  /** Client certificate and CA for HTTPS upstreams (mutual TLS); PEM file paths, absolute. */
+  tls?: UpstreamTlsConfig;
+}
+
+/** `credentials:`: the per-call token issuer (src/credentials). Absent: no token is minted. */
+export interface CredentialsConfig {
+  /** `iss` of every per-call token; default the listener's public URL, else "toolgate". */
+  issuer: string;
+  /** This gateway instance, named in the token's nested `act`; default toolgate@<hostname>. */
+  instance: string;
+  algorithm: 'Ed25519' | 'ES256';
+  keys: { source: 'file'; path: string } | { source: 'env'; variable: string } | { source: 'ephemeral' };
+  /** Default per-call token lifetime, seconds (30). */
+  tokenLifetimeSeconds: number;
+  /** No upstream may ask for longer, seconds (300). */
+  maxLifetimeSeconds: number;
+  /** How long a rotated-out key stays in the JWKS, seconds (3600). */
+  rotationOverlapSeconds: number;
+}
+
+/** Per-upstream `credential:`. `scopes` maps the upstream's tool name (or "*") to the scopes it needs. */
+export type UpstreamCredentialConfig =
+  | { mode: 'none' }
+  | { mode: 'minted'; audience: string; lifetimeSeconds: number; scopes: Record<string, string[]> }
+  | {
+      mode: 'token_exchange';
+      tokenEndpoint: string;
+      clientId: string;
+      clientSecret: string;
+      /** RFC 8707 resource sent in the exchange; default the upstream's URL. */
+      resource: string;
+      audience?: string;
+      scopes: Record<string, string[]>;
+    }
+  | { mode: 'static'; header: string; value: string };
+
+export interface UpstreamTlsConfig {
+  cert?: string;
+  key?: string;
+  ca?: string;
 }

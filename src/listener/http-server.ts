@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, errorResponse } from '../mcp/jsonrpc.js';
 import { reply } from '../mcp/endpoint.js';
@@ -11,18 +11,33 @@ export interface ListenerRoutes {
   health(): { status: number; body: unknown };
   /** Each upstream's state; 503 until every upstream is ready. */
   readiness(): { status: number; body: unknown };
+  /**
+   * Public documents by exact path (RFC 9728 protected-resource metadata, the development
+   * issuer's JWKS): answered before the Host/Origin guard, GET only, as JSON.
+   */
+  documents?(path: string): unknown;
 }
 
 /**
  * The front door: DNS-rebinding checks, routing to the MCP endpoint and the health probes,
  * and a last-resort 500 so that no handler error ever crashes the process or hangs a client.
  */
-export function createListener(routes: ListenerRoutes, guard: OriginGuard, log: (msg: string) => void): Server {
-  const server = createServer((req, res) => {
+export function createListener(
+  routes: ListenerRoutes,
+  guard: OriginGuard,
+  log: (msg: string) => void,
+  /** How the server is made; default plain HTTP (src/listener/tls.ts makes the HTTPS one). */
+  makeServer: (handler: RequestListener) => Server = (handler) => createServer(handler),
+): Server {
+  const server = makeServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' || path === '/readyz') {
       const probe = path === '/healthz' ? routes.health() : routes.readiness();
       return reply(res, probe.status, probe.body);
+    }
+    const document = req.method === 'GET' || req.method === 'HEAD' ? routes.documents?.(path ?? '/') : undefined;
+    if (document !== undefined) {
+      return reply(res, 200, document, { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' });
     }
     if (path !== routes.path) {
       return reply(res, 404, { error: 'not_found', message: `nothing at ${path}; the MCP endpoint is ${routes.path}` });

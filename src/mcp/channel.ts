@@ -70,6 +70,22 @@ export class MessageChannel {
     return true;
   }
 
+  /**
+   * Answers the whole HTTP request with `status` and `headers` (e.g. 403 with
+   * `WWW-Authenticate: Bearer error="insufficient_scope"`) and `message` as a JSON body — only
+   * possible before anything was sent. Returns false when the response has started; the
+   * caller then sends `message` the ordinary way.
+   */
+  refuse(status: number, headers: Record<string, string>, message: JsonRpcMessage): boolean {
+    if (this.ended || this.mode !== 'undecided' || !this.res || this.res.headersSent) return false;
+    const body = JSON.stringify(message);
+    this.res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    this.res.end(body);
+    this.mode = 'json';
+    this.finish();
+    return true;
+  }
+
   /** Ends the stream without a final message (e.g. after the client cancelled). */
   close(): void {
     if (this.ended) return;

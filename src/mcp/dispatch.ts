@@ -1,17 +1,23 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { UpstreamRegistry } from '../catalog/registry.js';
 import type { CatalogEntry, CatalogKind } from '../catalog/catalog.js';
-import type { AuditSink, CredentialStage, Invocation, PolicyStage, RequestContext } from '../pipeline/stages.js';
+import type { AuditRef, AuditSink, CredentialStage, Invocation, PolicyStage, RequestContext } from '../pipeline/stages.js';
 import type { Caller } from './caller.js';
 import type { MessageChannel } from './channel.js';
 import { ErrorCode, errorResponse, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
 import type { SubscriptionTable } from './subscriptions.js';
 import type { CallSink } from './upstream-client.js';
+import { InsufficientScope, type ServerAccess } from '../identity/upstream-scopes.js';
+import type { ArgumentCheck } from '../policy/arguments.js';
 
 export interface DispatchStages {
   policy: PolicyStage;
   credentials: CredentialStage;
   audit: AuditSink;
+  /** Server layer: per-upstream baseline scopes (src/identity/upstream-scopes.ts); absent: none. */
+  access?: ServerAccess;
+  /** Tool-argument validation against inputSchema (src/policy/arguments.ts); absent: none. */
+  arguments?: ArgumentCheck;
 }
 
 const LISTS: Record<string, { kind: CatalogKind; field: string; visibility: 'tool' | 'prompt' | 'resource' }> = {
@@ -38,7 +44,15 @@ export class Dispatcher {
     try {
       response = await this.answer(caller, request, channel, ctx, signal);
     } catch (err) {
-      response = errorResponse(request.id, ErrorCode.InternalError, `toolgate failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof InsufficientScope) {
+        // MCP authorization: a scope the caller could obtain is asked for with HTTP 403.
+        const denied = errorResponse(request.id, ErrorCode.InvalidRequest, `Forbidden: insufficient scope; this needs ${err.scopes.join(' ')}`, { scopes: err.scopes });
+        if (!signal.aborted && channel.refuse(403, this.stages.access?.refusalHeaders(err.scopes) ?? {}, denied)) return;
+        response = denied;
+      } else if (String((err as { code?: unknown })?.code).startsWith('ERR_AUDIT')) {
+        // An audit record could not be written: refused (nothing forwarded); store details stay in the log.
+        response = errorResponse(request.id, ErrorCode.InternalError, 'toolgate could not record this call in its audit log, so it was not forwarded; try again later');
+      } else response = errorResponse(request.id, ErrorCode.InternalError, `toolgate failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (signal.aborted) channel.close();
     else channel.send(caller.present ? caller.present(request.method, response) : response);
@@ -46,7 +60,16 @@ export class Dispatcher {
 
   private async answer(caller: Caller, request: JsonRpcRequest, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> {
     const list = LISTS[request.method];
-    if (list) return resultResponse(request.id, { [list.field]: this.visible(caller, list.kind, list.visibility) });
+    if (list) {
+      const items = this.visible(caller, list.kind, list.visibility);
+      // One summary record per list call: how much of the catalog this caller was shown.
+      let total = 0;
+      for (const _ of this.registry.catalog.entries(list.kind)) total += 1;
+      this.stages.audit
+        .record({ kind: 'list', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, context: ctx, detail: { method: request.method, shown: items.length, hidden: total - items.length } })
+        .catch(() => undefined);
+      return resultResponse(request.id, { [list.field]: items });
+    }
     switch (request.method) {
       case 'ping':
         return resultResponse(request.id, {});
@@ -71,6 +94,7 @@ export class Dispatcher {
   private visible(caller: Caller, kind: CatalogKind, visibility: 'tool' | 'prompt' | 'resource'): unknown[] {
     const out: unknown[] = [];
     for (const e of this.registry.catalog.entries(kind)) {
+      if (this.stages.access && this.stages.access.missing(caller.principal, e.upstream).length > 0) continue;
       if (this.stages.policy.mayList(caller.principal, visibility, e.upstream, e.original)) out.push(e.item);
     }
     return out;
@@ -84,9 +108,26 @@ export class Dispatcher {
     const entry = this.registry.catalog.resolve(kind, name);
     // Unknown, hidden and denied answer alike, so a caller cannot enumerate what exists.
     const unknown = errorResponse(request.id, ErrorCode.InvalidParams, `${noun} ${name} not found`);
-    if (!entry || !this.stages.policy.mayList(caller.principal, kind === 'tools' ? 'tool' : 'prompt', entry.upstream, entry.original)) return unknown;
+    if (!entry) return unknown;
     const args = (params.arguments ?? {}) as Record<string, unknown>;
     const invocation: Invocation = { method: request.method, upstream: entry.upstream, target: entry.original, exposedName: name, arguments: args };
+    if (!this.stages.policy.mayList(caller.principal, kind === 'tools' ? 'tool' : 'prompt', entry.upstream, entry.original)) {
+      // Hidden: answered like an unknown name, but the attempt and the policy that hid it are audited.
+      const decision = await this.stages.policy.decide(caller.principal, invocation, ctx);
+      await this.stages.audit.record({ kind: 'decision', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, decision, detail: { hidden: true } });
+      // The exception: hidden only for want of a scope the caller can ask for → 403 insufficient_scope.
+      const fix = this.stages.policy.scopesToCall?.(caller.principal, kind === 'tools' ? 'tool' : 'prompt', entry.upstream, entry.original);
+      if (fix && fix.length > 0) throw new InsufficientScope(fix, `policy: ${name} needs scope ${fix.join(' ')}`);
+      return unknown;
+    }
+    // Arguments are checked against the tool's inputSchema before policy sees them (and only
+    // after the visibility check, so a hidden tool's schema cannot be probed).
+    const problem = kind === 'tools' ? this.stages.arguments?.check(entry.item.inputSchema, args) : undefined;
+    if (problem) {
+      const text = `Invalid arguments for tool ${name}: ${problem.field ? `${problem.field} ` : ''}${problem.message}`;
+      await this.stages.audit.record({ kind: 'arguments', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, detail: { outcome: 'invalid_arguments', field: problem.field, reason: problem.message } });
+      return resultResponse(request.id, { content: [{ type: 'text', text }], isError: true });
+    }
     const renamed: JsonRpcRequest = { ...request, params: { ...params, name: entry.original } };
     return this.forward(caller, renamed, invocation, channel, ctx, signal, unknown);
   }
@@ -126,8 +167,22 @@ export class Dispatcher {
   private async forward(caller: Caller, request: JsonRpcRequest, invocation: Invocation, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal, denial: JsonRpcResponse): Promise<JsonRpcResponse> {
     const client = this.registry.get(invocation.upstream);
     if (!client) return denial;
+    const missingBaseline = this.stages.access?.missing(caller.principal, invocation.upstream) ?? [];
+    if (missingBaseline.length > 0) {
+      const reason = `principal lacks baseline scope(s) ${missingBaseline.join(' ')} of upstream ${invocation.upstream} (has: ${caller.principal.scopes.join(' ') || 'none'})`;
+      await this.stages.audit.record({ kind: 'auth', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, detail: { outcome: 'insufficient_scope', reason, scopes: missingBaseline } });
+      throw new InsufficientScope(missingBaseline, reason);
+    }
     const decision = await this.stages.policy.decide(caller.principal, invocation, ctx);
-    await this.stages.audit.record({ kind: 'decision', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, decision });
+    // Fail closed: a call whose decision record is not durable is refused, never forwarded.
+    let decisionRef: AuditRef | void;
+    try {
+      decisionRef = await this.stages.audit.record({ kind: 'decision', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, decision, context: ctx });
+    } catch {
+      return errorResponse(request.id, ErrorCode.InternalError, 'toolgate could not record this call in its audit log, so it was not forwarded; try again later');
+    }
+    if (decisionRef) invocation.auditRef = decisionRef;
+    if (decision.verdict !== 'allow' && decision.missingScopes && decision.missingScopes.length > 0) throw new InsufficientScope(decision.missingScopes, `policy denied: needs ${decision.missingScopes.join(' ')}`);
     if (decision.verdict !== 'allow') return denial;
     const headers = await this.stages.credentials.credentialFor(caller.principal, invocation, ctx);
     if (ctx.traceparent) headers.traceparent = ctx.traceparent;
@@ -136,25 +191,42 @@ export class Dispatcher {
       notify: (n) => {
         if (caller.wants(n)) channel.send(n);
       },
-      request: (r, s) => caller.requestClient(channel, r, s),
+      // A server→client request (sampling, elicitation, roots) is relayed only once recorded.
+      request: async (r, s) => {
+        try {
+          await this.stages.audit.record({ kind: 'server.request', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, context: ctx, ...(decisionRef ? { links: { decision: decisionRef } } : {}), detail: { method: r.method } });
+        } catch {
+          return errorResponse(r.id, ErrorCode.InternalError, 'toolgate could not record this request in its audit log, so it was not relayed to the client');
+        }
+        return caller.requestClient(channel, r, s);
+      },
     };
     const started = performance.now();
     const response = await client.forward(request, { sink, headers, signal });
     const failed = 'error' in response;
-    await this.stages.audit.record({
-      kind: 'outcome',
-      at: new Date(),
-      requestId: ctx.requestId,
-      sessionId: caller.sessionId,
-      principal: caller.principal,
-      invocation,
-      outcome: {
-        status: failed ? 'error' : 'ok',
-        isError: !failed && (response as { result: Record<string, unknown> }).result.isError === true,
-        latencyMs: performance.now() - started,
-        ...(failed ? { error: (response as { error: { message: string } }).error.message } : {}),
-      },
-    });
+    // The result's size and hash are recorded, never its content.
+    const result = failed ? undefined : JSON.stringify((response as { result: unknown }).result);
+    // The call has happened: the outcome record does not hold up the answer, and its failure
+    // (the sink logs it) must not turn a completed call into an error for the client.
+    this.stages.audit
+      .record({
+        kind: 'outcome',
+        at: new Date(),
+        requestId: ctx.requestId,
+        sessionId: caller.sessionId,
+        principal: caller.principal,
+        invocation,
+        context: ctx,
+        ...(decisionRef ? { links: { decision: decisionRef } } : {}),
+        outcome: {
+          status: failed ? 'error' : 'ok',
+          isError: !failed && (response as { result: Record<string, unknown> }).result.isError === true,
+          latencyMs: performance.now() - started,
+          ...(failed ? { error: (response as { error: { message: string } }).error.message } : {}),
+          ...(result === undefined ? {} : { resultBytes: Buffer.byteLength(result), resultHash: createHash('sha256').update(result).digest('hex') }),
+        },
+      })
+      .catch(() => undefined);
     return response;
   }
 
@@ -177,7 +249,7 @@ export class Dispatcher {
     if (typeof uri !== 'string') return errorResponse(request.id, ErrorCode.InvalidParams, `${request.method} needs a string "uri"`);
     if (!caller.subscriptions || !caller.sessionId) return errorResponse(request.id, ErrorCode.MethodNotFound, `${request.method} needs a session`);
     const upstream = this.registry.catalog.resolveResource(uri);
-    if (!upstream || !this.stages.policy.mayList(caller.principal, 'resource', upstream, uri)) {
+    if (!upstream || !this.stages.policy.mayList(caller.principal, 'resource', upstream, uri) || (this.stages.access?.missing(caller.principal, upstream).length ?? 0) > 0) {
       return errorResponse(request.id, ErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
     }
     const client = this.registry.get(upstream)!;

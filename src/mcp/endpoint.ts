@@ -27,6 +27,10 @@ export interface EndpointOptions {
   serverInfo: { name: string; version: string };
   instructions?: string;
   onSessionClosed?: (session: ClientSession) => void;
+  /** A session was opened (initialize answered): for the audit log's session-start record. */
+  onSessionOpened?: (session: ClientSession) => void;
+  /** A session id presented by a principal other than the one that opened it (answered 404). */
+  onForeignSession?: (session: ClientSession, presentedBy: Principal) => void;
 }
 
 
@@ -130,6 +134,7 @@ export class McpEndpoint {
     const version = negotiateLegacyVersion(params.protocolVersion);
     const session = new ClientSession(version, objectOr(params.capabilities), objectOr(params.clientInfo), principal);
     this.sessions.add(session);
+    this.options.onSessionOpened?.(session);
     const result: Record<string, unknown> = { protocolVersion: version, capabilities: LEGACY_CAPABILITIES, serverInfo: this.options.serverInfo };
     if (this.options.instructions) result.instructions = this.options.instructions;
     const body = JSON.stringify({ jsonrpc: '2.0', id: message.id, result });
@@ -208,11 +213,14 @@ export class McpEndpoint {
       return undefined;
     }
     const session = this.sessions.get(id);
-    // Another principal's session answers exactly like an unknown one.
+    // Another principal's session answers exactly like an unknown one (and is recorded).
+    if (session && session.principal.bindingKey !== principal.bindingKey) this.options.onForeignSession?.(session, principal);
     if (!session || session.principal.bindingKey !== principal.bindingKey) {
       reply(res, 404, errorResponse(null, ErrorCode.SessionNotFound, 'Session not found'));
       return undefined;
     }
+    // Same principal, possibly a newer token (refreshed, or stepped up after a 403): its scopes count.
+    session.principal = principal;
     return session;
   }
 

@@ -38,7 +38,11 @@ export class ClientSession implements Caller {
     readonly protocolVersion: string,
     readonly clientCapabilities: Record<string, unknown>,
     readonly clientInfo: Record<string, unknown>,
-    readonly principal: Principal,
+    /**
+     * Who is calling. The binding key never changes for a session; the rest is refreshed from
+     * each request's token (a stepped-up token brings more scopes to the same session).
+     */
+    public principal: Principal,
   ) {}
 
   get sessionId(): string {

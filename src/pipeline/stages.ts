@@ -17,6 +17,18 @@ export interface Principal {
   bindingKey: string;
   /** True when no authentication is configured and the caller is anonymous. */
   anonymous: boolean;
+  /** The token's issuer (`iss`), when a token authenticated the caller. */
+  issuer?: string;
+  /** RFC 8693 `act` chain, current actor first (the agent), then whoever it acts for. */
+  actors?: string[];
+  /** Transport identity: the client certificate that was presented and verified (mTLS). */
+  certificate?: { subject: string; sanUris: string[]; sanDns: string[]; thumbprint: string };
+  /**
+   * The validated inbound access token, kept only so the credential stage can exchange it
+   * (RFC 8693 `subject_token`) for upstreams in `token_exchange` mode. Never logged, never
+   * audited, never forwarded to an upstream.
+   */
+  subjectToken?: string;
 }
 
 /** What a stage refuses with: what the client is told, and (separately, fuller) what the auditor is told. */
@@ -46,6 +58,19 @@ export interface Invocation {
   /** The name as the client saw it (after namespacing). */
   exposedName: string;
   arguments: Record<string, unknown>;
+  /**
+   * The audit record that allowed this call, set by the audit stage once the decision record is
+   * durable; the credential stage copies it into the per-call token's `audit` claim
+   * ({ chain, pos, hash }) so the upstream can name the record that authorized it.
+   */
+  auditRef?: AuditRef;
+}
+
+/** Where one audit record sits: its chain (one per gateway instance), position, and leaf hash. */
+export interface AuditRef {
+  chain: string;
+  position: number;
+  hash: string;
 }
 
 export interface Decision {
@@ -56,6 +81,8 @@ export interface Decision {
   policySetHash?: string;
   /** Set on a denial the caller could fix with more scope (→ 403 insufficient_scope). */
   missingScopes?: string[];
+  /** Shadow mode: what the candidate policy set would have decided (never enforced). */
+  shadow?: { verdict: 'allow' | 'deny'; policies: string[]; errors: string[]; policySetHash?: string };
 }
 
 export interface IdentityStage {
@@ -66,6 +93,11 @@ export interface PolicyStage {
   decide(principal: Principal, invocation: Invocation, ctx: RequestContext): Promise<Decision> | Decision;
   /** List-time filtering: may this principal see this tool/prompt/resource at all? */
   mayList(principal: Principal, kind: 'tool' | 'prompt' | 'resource', upstream: string, name: string): boolean;
+  /**
+   * Optional. For an item mayList hides: scopes that would make it callable, if any (the router
+   * then answers 403 insufficient_scope instead of "not found"). Undefined: hidden, answer as unknown.
+   */
+  scopesToCall?(principal: Principal, kind: 'tool' | 'prompt' | 'resource', upstream: string, name: string): string[] | undefined;
 }
 
 export interface CredentialStage {
@@ -81,13 +113,28 @@ export interface AuditEvent {
   principal?: Principal;
   invocation?: Invocation;
   decision?: Decision;
-  outcome?: { status: 'ok' | 'error'; isError?: boolean; latencyMs: number; error?: string };
+  outcome?: {
+    status: 'ok' | 'error';
+    isError?: boolean;
+    latencyMs: number;
+    error?: string;
+    /** Size in bytes and SHA-256 (hex) of the JSON result; the content itself is never recorded. */
+    resultBytes?: number;
+    resultHash?: string;
+  };
   detail?: Record<string, unknown>;
+  /** The request this event belongs to (trace id, receipt time for latency). */
+  context?: RequestContext;
+  /** The record this one follows from, e.g. an outcome's decision. */
+  links?: { decision?: AuditRef };
 }
 
 export interface AuditSink {
-  /** Resolves once the event is durable (fail closed: a call is forwarded only after this). */
-  record(event: AuditEvent): Promise<void>;
+  /**
+   * Resolves once the event is durable (fail closed: a call is forwarded only after this), with
+   * the record's place in the log when the sink keeps one (the chained log does; memory does not).
+   */
+  record(event: AuditEvent): Promise<AuditRef | void>;
 }
 
 export function isRejection(v: Principal | Rejection): v is Rejection {

@@ -16,6 +16,12 @@ export interface HttpUpstreamOptions {
   connectTimeoutMs: number;
   /** A shared pool; when absent the transport creates a keep-alive Agent and closes it in close(). */
   dispatcher?: Dispatcher;
+  /**
+   * Mutual TLS to an https: upstream: client certificate and key, and the CA its server
+   * certificate must chain to (default: the system roots). The server certificate is always
+   * verified. Applies to the Agent this transport creates, not to a supplied dispatcher.
+   */
+  tls?: { cert?: string | Buffer; key?: string | Buffer; ca?: string | Buffer };
   /** Largest message accepted (a JSON body, or the data of one SSE event), in bytes; default 16 MiB. */
   maxMessageBytes?: number;
 }
@@ -89,7 +95,7 @@ export class HttpUpstreamTransport implements UpstreamTransport {
     this.baseHeaders = {};
     for (const [name, value] of Object.entries(options.headers ?? {})) this.baseHeaders[name.toLowerCase()] = value;
     this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher = options.dispatcher ?? new Agent({ connect: { timeout: options.connectTimeoutMs } });
+    this.dispatcher = options.dispatcher ?? new Agent({ connect: { timeout: options.connectTimeoutMs, ...options.tls, rejectUnauthorized: true } });
     this.streams = {
       upstreamId,
       maxMessageBytes,

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { classifyMessage, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.js';
 import { utf8Bytes } from './sse.js';
-import { UpstreamTransportError, type UpstreamTransport } from './transport.js';
+import { UpstreamTransportError, type SendOptions, type UpstreamTransport } from './transport.js';
+import { withCredentialMeta } from '../credentials/stdio-meta.js';
 
 export interface StdioUpstreamOptions {
   command: string;
@@ -134,7 +135,10 @@ export class StdioUpstreamTransport implements UpstreamTransport {
     });
   }
 
-  send(message: JsonRpcMessage): Promise<void> {
+  send(original: JsonRpcMessage, options?: SendOptions): Promise<void> {
+    // stdio has no headers: a per-call credential travels in the request's _meta instead
+    // (src/verify reads it there); nothing else of the HTTP headers applies here.
+    const message = withCredentialMeta(original, options?.headers?.authorization);
     const child = this.child;
     if (child === undefined) return Promise.reject(this.error('ERR_UPSTREAM_CLOSED', 'not started'));
     if (this.exitReason !== undefined || this.closing) {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
@@ -5,7 +8,21 @@ import { silentLogger } from '../../src/log.js';
 /** Starts a gateway on an ephemeral loopback port from a YAML fragment listing upstreams. */
 export async function gatewayWith(yaml: string, options: GatewayOptions = {}): Promise<RunningGateway> {
   const text = /^listener:/m.test(yaml) ? yaml : `listener:\n  port: 0\n${yaml}`;
-  return startGateway(parseConfig(text, 'test config'), { logger: silentLogger, ...options });
+  // The audit log (and anything else kept in the state folder) goes to a temporary folder, removed on close.
+  const home = options.home ?? mkdtempSync(join(tmpdir(), 'toolgate-test-'));
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(parseConfig(text, 'test config'), { logger: silentLogger, ...options, home });
+  } catch (err) {
+    if (!options.home) rmSync(home, { recursive: true, force: true });
+    throw err;
+  }
+  const close = gateway.close.bind(gateway);
+  gateway.close = async () => {
+    await close();
+    if (!options.home) rmSync(home, { recursive: true, force: true });
+  };
+  return gateway;
 }
 
 export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };

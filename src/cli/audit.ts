@@ -1,0 +1,173 @@
+import { createPublicKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { exportBundle, signingKeyFrom, verifyBundle } from '../audit/bundle.js';
+import { trustedKeys } from '../audit/checkpoint.js';
+import { resolveAudit, stateHome, type AuditSettings } from '../audit/config.js';
+import { auditKeysDir, auditStoreFor } from '../audit/open.js';
+import type { AuditStore, RecordFilter, StoredRecord } from '../audit/store.js';
+import type { VerifyReport } from '../audit/verify.js';
+import { verifyStore } from '../audit/verify-store.js';
+import { loadConfig } from '../config/load.js';
+
+const USAGE = `usage:
+  toolgate audit verify [STORE] [--trust-key PEM]... [--json]     check the log's hashes, links, checkpoints, seals
+  toolgate audit verify --bundle DIR [--trust-key PEM]... [--json] the same, offline, on an exported bundle
+  toolgate audit query [STORE] [--user U] [--agent A] [--tool T] [--verdict allow|deny] [--session S] [--trace T]
+                       [--kind K] [--since TIME] [--until TIME] [--limit N] [--json]
+  toolgate audit export [STORE] --out DIR                          write an evidence bundle
+STORE: --config FILE (its audit: section), or --db FILE (SQLite), or --home DIR (DIR/audit.db);
+       default: TOOLGATE_HOME or ./.toolgate
+`;
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  db: { type: 'string' },
+  home: { type: 'string' },
+  bundle: { type: 'string' },
+  'trust-key': { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  out: { type: 'string' },
+  user: { type: 'string' },
+  agent: { type: 'string' },
+  tool: { type: 'string' },
+  verdict: { type: 'string' },
+  session: { type: 'string' },
+  trace: { type: 'string' },
+  kind: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** `toolgate audit verify|query|export`. Exit 0: fine; 1: the log does not verify; 2: usage or input error. */
+export async function runAudit(args: string[]): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true }));
+  } catch (err) {
+    process.stderr.write(`toolgate audit: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const [command] = positionals;
+  try {
+    switch (command) {
+      case 'verify':
+        return values.bundle ? printReport(await verifyBundle(values.bundle, trustedPems(values)), values.json) : await withStore(values, async (store, keysDir) => printReport(await verifyStore(store, trustedKeys(await storeTrust(values, keysDir, store))), values.json));
+      case 'query':
+        return await withStore(values, async (store) => printRecords(await store.query(filterFrom(values)), values.json));
+      case 'export':
+        if (!values.out) throw new UsageError('export needs --out DIR');
+        return await withStore(values, async (store, keysDir) => {
+          const manifest = await exportBundle(store, resolve(values.out!), signingKeyFrom(join(keysDir, 'audit-checkpoint.pem')));
+          const records = manifest.chains.reduce((n, c) => n + c.records, 0);
+          process.stdout.write(`exported ${records} records in ${manifest.chains.length} chain(s) to ${values.out}\nverify offline: toolgate audit verify --bundle ${values.out}\n`);
+          return 0;
+        });
+      default:
+        process.stderr.write(`toolgate audit: ${command ? `unknown subcommand "${command}"` : 'missing subcommand'}\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    process.stderr.write(`toolgate audit ${command}: ${(err as Error).message}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
+
+class UsageError extends Error {}
+
+async function withStore(values: Values, fn: (store: AuditStore, keysDir: string) => Promise<number>): Promise<number> {
+  let settings: AuditSettings;
+  let home: string;
+  if (values.config) {
+    const config = loadConfig(values.config);
+    settings = config.audit ?? resolveAudit(undefined, '.');
+    home = values.home ? resolve(values.home) : stateHome(config.source);
+  } else {
+    settings = resolveAudit(values.db ? { path: values.db } : undefined, process.cwd());
+    home = values.home ? resolve(values.home) : process.env.TOOLGATE_HOME ? resolve(process.env.TOOLGATE_HOME) : resolve('.toolgate');
+  }
+  const store = auditStoreFor(settings, home, { readonly: true });
+  if (store.kind === 'sqlite' && !existsSync(store.location)) throw new UsageError(`no audit database at ${store.location} (use --config, --db or --home)`);
+  await store.open();
+  try {
+    return await fn(store, auditKeysDir(settings, home));
+  } finally {
+    await store.close();
+  }
+}
+
+function trustedPems(values: Values): string[] | undefined {
+  const files = values['trust-key'];
+  return files && files.length > 0 ? files.map((f) => readFileSync(f, 'utf8')) : undefined;
+}
+
+/**
+ * Which keys a store's checkpoints must be signed with: those given, else the operator's own
+ * checkpoint key from the keys folder. Only when neither exists are the keys recorded in the
+ * store itself used, and the report says so: whoever can write the store can write those too.
+ */
+async function storeTrust(values: Values, keysDir: string, store: AuditStore): Promise<string[]> {
+  const given = trustedPems(values);
+  if (given) return given;
+  const own = join(keysDir, 'audit-checkpoint.pem');
+  if (existsSync(own)) return [createPublicKey(readFileSync(own)).export({ type: 'spki', format: 'pem' }) as string];
+  process.stderr.write(`toolgate audit verify: no --trust-key and no key at ${own}; trusting the public keys recorded in the store itself\n`);
+  return store.publicKeys();
+}
+
+function printReport(report: VerifyReport & { manifestSigned?: boolean }, json?: boolean): number {
+  if (json) {
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    return report.ok ? 0 : 1;
+  }
+  for (const c of report.chains) {
+    const state = c.finding ? 'FAILED' : c.sealed ? 'sealed' : 'open';
+    process.stdout.write(`chain ${c.chain}: ${c.records} records (${c.expired} expired), ${c.checkpoints} checkpoints, ${state}\n`);
+  }
+  process.stdout.write(`checkpoint keys trusted: ${report.trustedKeyIds.map((k) => k.slice(0, 16)).join(', ') || 'none'}\n`);
+  if (report.manifestSigned !== undefined) process.stdout.write(`manifest signature: ${report.manifestSigned ? 'valid' : 'missing or invalid'}\n`);
+  if (report.finding) {
+    const f = report.finding;
+    process.stdout.write(`FAILED: ${f.kind} at record ${f.position} of chain ${f.chain}: ${f.message}\n`);
+    return 1;
+  }
+  process.stdout.write(`OK: ${report.chains.reduce((n, c) => n + c.records, 0)} records verified\n`);
+  return 0;
+}
+
+function filterFrom(values: Values): RecordFilter {
+  const filter: RecordFilter = {};
+  for (const key of ['user', 'agent', 'tool', 'verdict', 'session', 'trace', 'kind'] as const) if (values[key] !== undefined) filter[key] = values[key];
+  if (values.since) filter.from = time(values.since, '--since');
+  if (values.until) filter.to = time(values.until, '--until');
+  if (values.limit) {
+    const n = Number(values.limit);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit expects a positive integer, got "${values.limit}"`);
+    filter.limit = n;
+  }
+  return filter;
+}
+
+function time(text: string, flag: string): Date {
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag} expects a time like 2026-11-24 or 2026-11-24T09:00:00Z, got "${text}"`);
+  return d;
+}
+
+function printRecords(rows: StoredRecord[], json?: boolean): number {
+  if (json) {
+    process.stdout.write(JSON.stringify(rows.map((r) => ({ chain: r.chain, position: r.seq, hash: r.hash, record: r.body ? JSON.parse(r.body) : null }))) + '\n');
+    return 0;
+  }
+  const header = ['time (UTC)', 'position', 'kind', 'agent', 'user', 'tool', 'verdict', 'session'];
+  const table = rows.map((r) => [r.at, `${r.chain.slice(0, 8)}:${r.seq}`, r.kind, r.agent ?? '', r.user ?? '', r.tool ?? '', r.verdict ?? '', (r.session ?? '').slice(0, 12)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  for (const row of [header, ...table]) process.stdout.write(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+  process.stdout.write(`${rows.length} record(s)\n`);
+  return 0;
+}

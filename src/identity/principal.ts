@@ -1,0 +1,92 @@
+import type { JWTPayload } from 'jose';
+import type { AuthConfig, CertificateAgentRule } from '../config/types.js';
+import type { Principal } from '../pipeline/stages.js';
+import { agentForCertificate, type CertificateIdentity } from './certificate.js';
+
+/** What a verified token says about its caller; cached with the token, request-independent. */
+export interface TokenIdentity {
+  issuer: string;
+  agent: string;
+  user?: string;
+  tenant?: string;
+  scopes: string[];
+  tokenId?: string;
+  actors: string[];
+  /** RFC 8705 `cnf.x5t#S256`: the certificate this token is bound to. */
+  boundThumbprint?: string;
+  /** Epoch ms after which the token is no longer valid. */
+  expiresAt: number;
+}
+
+/**
+ * Reads the caller out of verified claims. The agent is the current actor of an RFC 8693
+ * `act` chain when there is one (the token's subject is then who it acts for), else the
+ * configured agent claim (`client_id`), else `azp`. The user is the configured user claim
+ * (`sub`) when it names someone other than the agent — and, if `claims.human` is set, only
+ * when that claim is truthy — so agent-only tokens (client credentials: `sub` = client id)
+ * carry no user.
+ */
+export function tokenIdentity(claims: JWTPayload, config: Pick<AuthConfig, 'claims'>, nowMs: number, cacheMs?: number): TokenIdentity {
+  const actors = actChain(claims.act);
+  const clientAgent = str(claims[config.claims.agent]) ?? str(claims.client_id) ?? str(claims.azp) ?? '';
+  const agent = actors[0] ?? clientAgent;
+  const candidate = str(claims[config.claims.user]);
+  const humanOk = config.claims.human === undefined || Boolean(claims[config.claims.human]);
+  const user = candidate !== undefined && candidate !== agent && candidate !== clientAgent && humanOk ? candidate : undefined;
+  const tenant = str(claims[config.claims.tenant]);
+  const cnf = claims.cnf as Record<string, unknown> | undefined;
+  const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : nowMs + (cacheMs ?? 0);
+  return {
+    issuer: String(claims.iss),
+    agent,
+    ...(user === undefined ? {} : { user }),
+    ...(tenant === undefined ? {} : { tenant }),
+    scopes: scopesOf(claims),
+    ...(typeof claims.jti === 'string' ? { tokenId: claims.jti } : {}),
+    actors,
+    ...(typeof cnf?.['x5t#S256'] === 'string' ? { boundThumbprint: cnf['x5t#S256'] } : {}),
+    expiresAt: cacheMs === undefined ? exp : Math.min(exp, nowMs + cacheMs),
+  };
+}
+
+/** The principal for one request: token identity and/or certificate identity. */
+export function principalFor(token: TokenIdentity | undefined, cert: CertificateIdentity | undefined, rules: CertificateAgentRule[]): Principal {
+  const certAgent = cert ? agentForCertificate(cert, rules) : undefined;
+  const agent = token?.agent ?? certAgent ?? 'anonymous';
+  // Stable across token rotation: who issued, which agent, which user, which certificate.
+  const bindingKey = [token?.issuer ?? '-', agent, token?.user ?? '-', cert?.thumbprint ?? '-'].join('|');
+  return {
+    agent,
+    ...(token?.user === undefined ? {} : { user: token.user }),
+    ...(token?.tenant === undefined ? {} : { tenant: token.tenant }),
+    scopes: token?.scopes ?? [],
+    ...(token?.tokenId === undefined ? {} : { tokenId: token.tokenId }),
+    bindingKey,
+    anonymous: false,
+    ...(token ? { issuer: token.issuer } : {}),
+    ...(token && token.actors.length > 0 ? { actors: token.actors } : {}),
+    ...(cert ? { certificate: cert } : {}),
+  };
+}
+
+/** `act: { sub: A, act: { sub: B } }` → [A, B]: the current actor first. */
+function actChain(act: unknown): string[] {
+  const out: string[] = [];
+  let cur = act as Record<string, unknown> | undefined;
+  while (cur && typeof cur === 'object' && out.length < 16) {
+    const id = str(cur.sub) ?? str(cur.client_id);
+    if (id) out.push(id);
+    cur = cur.act as Record<string, unknown> | undefined;
+  }
+  return out;
+}
+
+function scopesOf(claims: JWTPayload): string[] {
+  if (typeof claims.scope === 'string') return claims.scope.split(' ').filter(Boolean);
+  if (Array.isArray(claims.scp)) return claims.scp.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
