@@ -17,6 +17,7 @@ export class MessageChannel {
   private seq = 0;
   private readonly buffer: Array<{ seq: number; frame: string }> = [];
   private ended = false;
+  private deliveredToClient = false;
   private readonly isFinal: (m: JsonRpcMessage) => boolean;
   /** Called when the client's connection closes before the channel ended. */
   onDisconnect?: () => void;
@@ -43,6 +44,14 @@ export class MessageChannel {
     return this.res !== undefined;
   }
 
+  /**
+   * The final message was written to a connected client, so nobody will resume this stream and
+   * its buffer can go. (A stream that ended while the client was away is kept for resumption.)
+   */
+  get delivered(): boolean {
+    return this.deliveredToClient;
+  }
+
   /** Sends one message. Returns false when nothing could be sent or kept. */
   send(message: JsonRpcMessage): boolean {
     if (this.ended) return false;
@@ -53,6 +62,7 @@ export class MessageChannel {
         this.res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
         this.res.end(body);
         this.mode = 'json';
+        this.deliveredToClient = true;
         this.finish();
         return true;
       }
@@ -64,7 +74,10 @@ export class MessageChannel {
     if (this.buffer.length > 1000) this.buffer.shift();
     this.res?.write(frame);
     if (final) {
-      this.res?.end();
+      if (this.res) {
+        this.res.end();
+        this.deliveredToClient = true;
+      }
       this.finish();
     }
     return true;

@@ -156,7 +156,9 @@ export class McpEndpoint {
     const ctx = this.context(req, session);
     return this.dispatcher.handle(session, message, channel, ctx, abort.signal).finally(() => {
       session.inFlight.delete(key);
-      setTimeout(() => session.channels.delete(channel.streamId), 60_000).unref();
+      // Keep a stream only while a client might still resume it.
+      if (channel.delivered || !channel.isEnded) session.channels.delete(channel.streamId);
+      else setTimeout(() => session.channels.delete(channel.streamId), 60_000).unref();
     });
   }
 
