@@ -1,0 +1,19 @@
+/** One upstream in a benchmark gateway config. */
+export type BenchUpstream = { id: string; url: string } | { id: string; command: string; args: string[] };
+
+/**
+ * The gateway config for a benchmark: loopback on an ephemeral port, the given upstreams.
+ * Strings are written as JSON, which YAML reads as quoted scalars.
+ */
+export function gatewayYaml(upstreams: BenchUpstream[]): string {
+  const lines = ['listener:', '  port: 0', 'upstreams:'];
+  for (const u of upstreams) {
+    lines.push(`  - id: ${JSON.stringify(u.id)}`);
+    if ('url' in u) {
+      lines.push(`    url: ${JSON.stringify(u.url)}`);
+    } else {
+      lines.push(`    command: ${JSON.stringify(u.command)}`, `    args: ${JSON.stringify(u.args)}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
