@@ -103,7 +103,7 @@ async function measure(): Promise<void> {
       source: sourceRevision(root),
       quiet_waits: { waited_s: Math.round(gate.waitedMs / 100) / 10, gave_up: gate.gaveUp },
       plan,
-      pipeline: { built: builtStages().map((s) => s.name), not_built: PIPELINE_STAGES.filter((s) => !s.gateway).map((s) => ({ name: s.name, planned: s.planned })), full_pipeline_scenarios: full },
+      pipeline: { built: builtStages().map((s) => s.name), not_built: PIPELINE_STAGES.filter((s) => !builtStages().includes(s)).map((s) => ({ name: s.name, planned: s.planned })), full_pipeline_scenarios: full },
       scenarios: results,
       targets,
       scaling: { catalog, sessions, policies: { status: 'not built yet', planned: [10, 50, 200] } },

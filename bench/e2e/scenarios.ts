@@ -1,6 +1,9 @@
 import { gatewayYaml } from '../gateway/config-yaml.js';
 import { launchGateway, type GatewayProcess } from '../gateway/launch.js';
-import { builtStages, clientHeadersFor } from '../gateway/pipeline-stages.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtStages, clientSideFor, configSectionsFor } from '../gateway/pipeline-stages.js';
 import type { LoadTarget } from '../load/cell.js';
 import { startBarePassThrough } from '../peer/bare-launch.js';
 import { startMcpProxy } from '../peer/mcp-proxy.js';
@@ -12,7 +15,7 @@ import { fastStdioCommand, type FastHttpFixture } from '../upstreams/fast-fixtur
  *
  * - direct: the driver calls the upstream itself — the baseline.
  * - floor: a bare Node pass-through (no parsing) — what any Node HTTP hop costs here.
- * - toolgate: the gateway with today's pass-through stages.
+ * - toolgate: the gateway without auth, policy or credentials (its audit log is always on).
  * - toolgate full: the gateway with every pipeline stage built so far (pipeline-stages.ts);
  *   only listed once at least one stage exists, otherwise it equals "toolgate".
  * - peer: mcp-proxy (npm) exposing the same stdio server — no authorization at all.
@@ -65,10 +68,20 @@ function gatewayScenario(name: string, upstream: Scenario['upstream'], stages: s
           : upstream === 'fast-stdio'
             ? { id: 'fast', ...fastStdioCommand() }
             : { id: 'everything', url: shared.everythingUrl! };
-      const gateway = await launchGateway({ yaml: gatewayYaml([hop]), stages });
-      const tool = `${hop.id}__${upstream === 'everything-http' ? EVERYTHING_TOOL : FAST_TOOL}`;
-      const headers = await clientHeadersFor(stages);
-      return { target: { url: gateway.url, tools: [tool], headers, measuredPid: gateway.pid }, measured: 'toolgate', gateway, stop: () => gateway.stop() };
+      // The stages' files (certificates, keys, policies, the audit log) live in a scratch folder.
+      const dir = mkdtempSync(join(tmpdir(), 'toolgate-bench-stages-'));
+      const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+      try {
+        const sections = await configSectionsFor(stages, { dir });
+        const gateway = await launchGateway({ yaml: gatewayYaml([hop], sections), stages, home: dir });
+        const tool = `${hop.id}__${upstream === 'everything-http' ? EVERYTHING_TOOL : FAST_TOOL}`;
+        const { headers, tls } = await clientSideFor(stages, { dir, url: gateway.url });
+        const target = { url: gateway.url, tools: [tool], headers, ...(tls ? { tls } : {}), measuredPid: gateway.pid };
+        return { target, measured: 'toolgate', gateway, stop: () => gateway.stop().finally(removeDir) };
+      } catch (err) {
+        removeDir();
+        throw err;
+      }
     },
   };
 }
@@ -98,8 +111,8 @@ export function scenarios(withEverything: boolean): Scenario[] {
         return { target: { url: bare.url, tools: [FAST_TOOL], measuredPid: bare.child.pid }, measured: 'bare pass-through', stop: () => bare.stop() };
       },
     },
-    gatewayScenario('toolgate-http', 'fast-http', [], 'driver → toolgate (pass-through stages) → fast fixture (HTTP)'),
-    gatewayScenario('toolgate-stdio', 'fast-stdio', [], 'driver → toolgate (pass-through stages) → fast fixture (stdio)', 'mcp-proxy-stdio'),
+    gatewayScenario('toolgate-http', 'fast-http', [], 'driver → toolgate (no auth, policy or credentials; the audit log is always on) → fast fixture (HTTP)'),
+    gatewayScenario('toolgate-stdio', 'fast-stdio', [], 'driver → toolgate (no auth, policy or credentials; the audit log is always on) → fast fixture (stdio)', 'mcp-proxy-stdio'),
     {
       name: 'mcp-proxy-stdio',
       description: 'driver → mcp-proxy (npm) → fast fixture (stdio)',

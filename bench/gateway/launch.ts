@@ -1,4 +1,7 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { benchModule } from '../processes/bench-module.js';
 import { startChild, type BenchChild } from '../processes/child.js';
 import type { GatewayRequest, GatewaySpec, GatewayStats } from './process.js';
@@ -27,6 +30,12 @@ export interface GatewayProcess {
  */
 export async function launchGateway(spec: GatewaySpec, options: { exposeGc?: boolean; startTimeoutMs?: number } = {}): Promise<GatewayProcess> {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  // Its own state folder (the audit log is always on), never the repository's .toolgate.
+  const ownHome = spec.home === undefined ? mkdtempSync(join(tmpdir(), 'toolgate-bench-home-')) : undefined;
+  if (ownHome) spec = { ...spec, home: ownHome };
+  const removeHome = (): void => {
+    if (ownHome) rmSync(ownHome, { recursive: true, force: true });
+  };
   const { command, args } = benchModule('gateway/process', [JSON.stringify(spec)], options.exposeGc ? ['--expose-gc'] : []);
   const child = startChild('toolgate', command, args, { ipc: true });
   child.process.stdout!.resume();
@@ -40,6 +49,7 @@ export async function launchGateway(spec: GatewaySpec, options: { exposeGc?: boo
     });
     child.process.once('exit', (code) => {
       clearTimeout(timer);
+      removeHome();
       reject(new Error(`toolgate exited (${code}) before it was ready; stderr: ${child.stderrTail()}`));
     });
   });
@@ -52,12 +62,13 @@ export async function launchGateway(spec: GatewaySpec, options: { exposeGc?: boo
     stopProfile: async (path) => void (await ask(child, { type: 'profile-stop', path }, 'profile-written')),
     async stop() {
       const proc = child.process;
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      if (proc.exitCode !== null || proc.signalCode !== null) return removeHome();
       const exited = once(proc, 'exit');
       proc.send({ type: 'stop' } satisfies GatewayRequest);
       const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);
+      removeHome();
     },
   };
 }

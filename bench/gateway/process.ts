@@ -24,6 +24,8 @@ import { gatewayOptionsFor } from './pipeline-stages.js';
 export interface GatewaySpec {
   yaml: string;
   stages: string[];
+  /** The gateway's state folder (audit log and keys); launch.ts makes a temporary one. */
+  home?: string;
 }
 
 export type GatewayStats = { sessions: number; heapUsedMb: number; rssMb: number };
@@ -37,7 +39,7 @@ function post<T>(session: Session, method: string, params?: object): Promise<T> 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as GatewaySpec;
   const options = await gatewayOptionsFor(spec.stages);
-  const gateway = await startGateway(parseConfig(spec.yaml, 'bench gateway config'), { logger: stderrLogger('warn'), ...options });
+  const gateway = await startGateway(parseConfig(spec.yaml, 'bench gateway config'), { logger: stderrLogger('warn'), ...(spec.home ? { home: spec.home } : {}), ...options });
   let profiler: Session | undefined;
   const reply = (m: object): void => void process.send?.(m);
 

@@ -12,6 +12,8 @@ export interface LoadTarget {
   tools: string[];
   /** Extra request headers (a bearer token once identity exists). */
   headers?: Record<string, string>;
+  /** Client TLS (CA to trust, client certificate and key, PEM) when the target is mutual TLS. */
+  tls?: { ca: string; cert: string; key: string };
   /** The process in the middle whose RSS and CPU are reported (gateway or peer). */
   measuredPid?: number;
 }
@@ -37,7 +39,7 @@ export interface CellResult {
  */
 export async function measureCell(target: LoadTarget, concurrency: number, timing: { warmupMs: number; durationMs: number }): Promise<CellResult> {
   const url = new URL(target.url);
-  const pool = new Pool(url.origin, { connections: concurrency, keepAliveTimeout: 30_000 });
+  const pool = new Pool(url.origin, { connections: concurrency, keepAliveTimeout: 30_000, ...(target.tls ? { connect: { ...target.tls } } : {}) });
   try {
     const sessions = await Promise.all(Array.from({ length: concurrency }, () => McpHttpSession.open(pool, url, target.headers)));
     if (timing.warmupMs > 0) await driveLoad(sessions, { durationMs: timing.warmupMs, tools: target.tools, record: false });

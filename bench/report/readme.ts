@@ -65,9 +65,11 @@ function howToRun(r: BenchResults): string[] {
     'summary); `processes/` (child processes, /proc readings); `report/` (results, targets, this',
     'README, the chart).',
     '',
-    'When a pipeline stage lands: give its entry in `gateway/pipeline-stages.ts` a `gateway` (and a',
-    '`client`, if the caller must bring a token or certificate) — the `toolgate-full-*` scenarios',
-    'then run with it and the targets move to them — and give its slot in `micro/suite.ts` a `run`.',
+    'Pipeline stages: each has an entry in `gateway/pipeline-stages.ts` with its `config` (the',
+    'gateway config sections it needs, files in a scratch folder per launch) or `gateway` (startGateway',
+    'options), and a `client` when the caller must bring a token or certificate — the',
+    '`toolgate-full-*` scenarios run with every stage that has one, and the targets are judged on',
+    'them. A stage\'s slot in `micro/suite.ts` gets a `run` to show its figure here.',
   ];
 }
 
@@ -132,7 +134,7 @@ function scaling(r: BenchResults): string[] {
     lines.push('| RSS MB | ' + u.timeline.map((p) => f(p.rss_mb, 0)).join(' | ') + ' |');
     lines.push('| calls/s | ' + u.timeline.map((p) => int(p.calls_per_s)).join(' | ') + ' |', '');
   }
-  lines.push(`### Policies (${r.scaling.policies.planned.join(' / ')})`, '', 'Not built yet: the policy stage does not exist. Its slot is the `policy` entry in `gateway/pipeline-stages.ts`.');
+  lines.push(`### Policies (${r.scaling.policies.planned.join(' / ')})`, '', 'Not measured yet: the end-to-end runs use one policy; `micro/policy.ts` times decisions against larger sets on its own.');
   return lines;
 }
 
@@ -141,7 +143,7 @@ function micro(r: BenchResults): string[] {
   for (const m of r.micro) {
     const hot = m.hot_path ? 'yes' : 'no';
     if (m.status === 'measured') lines.push(`| ${m.stage} | ${m.name} | ${hot} | ${int(m.figure.ns_per_op)} | ${int(m.figure.p99_ns_per_op)} | ${int(m.figure.ops_per_s)} |`);
-    else lines.push(`| ${m.stage} | ${m.name} | ${hot} | not built yet | | |`);
+    else lines.push(`| ${m.stage} | ${m.name} | ${hot} | not in the suite: ${m.planned} | | |`);
   }
   lines.push('', 'In the harness process, after the end-to-end runs. p99 is over batches of about a millisecond each, so it shows GC pauses spread over a batch, not single slow calls.');
   return lines;
