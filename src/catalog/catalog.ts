@@ -66,6 +66,10 @@ export class Catalog {
     return this.collisionList;
   }
 
+  count(kind: CatalogKind): number {
+    return this.index[kind].size;
+  }
+
   entries(kind: CatalogKind): IterableIterator<CatalogEntry> {
     return this.index[kind].values();
   }

@@ -9,6 +9,7 @@ import type { SubscriptionTable } from './subscriptions.js';
 import type { CallSink } from './upstream-client.js';
 import { InsufficientScope, type ServerAccess } from '../identity/upstream-scopes.js';
 import type { ArgumentCheck } from '../policy/arguments.js';
+import { AuditError } from '../audit/errors.js';
 
 export interface DispatchStages {
   policy: PolicyStage;
@@ -49,7 +50,7 @@ export class Dispatcher {
         const denied = errorResponse(request.id, ErrorCode.InvalidRequest, `Forbidden: insufficient scope; this needs ${err.scopes.join(' ')}`, { scopes: err.scopes });
         if (!signal.aborted && channel.refuse(403, this.stages.access?.refusalHeaders(err.scopes) ?? {}, denied)) return;
         response = denied;
-      } else if (String((err as { code?: unknown })?.code).startsWith('ERR_AUDIT')) {
+      } else if (err instanceof AuditError) {
         // An audit record could not be written: refused (nothing forwarded); store details stay in the log.
         response = errorResponse(request.id, ErrorCode.InternalError, 'toolgate could not record this call in its audit log, so it was not forwarded; try again later');
       } else response = errorResponse(request.id, ErrorCode.InternalError, `toolgate failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -63,8 +64,7 @@ export class Dispatcher {
     if (list) {
       const items = this.visible(caller, list.kind, list.visibility);
       // One summary record per list call: how much of the catalog this caller was shown.
-      let total = 0;
-      for (const _ of this.registry.catalog.entries(list.kind)) total += 1;
+      const total = this.registry.catalog.count(list.kind);
       this.stages.audit
         .record({ kind: 'list', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, context: ctx, detail: { method: request.method, shown: items.length, hidden: total - items.length } })
         .catch(() => undefined);
