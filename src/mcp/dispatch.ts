@@ -203,11 +203,18 @@ export class Dispatcher {
     };
     const started = performance.now();
     const response = await client.forward(request, { sink, headers, signal });
+    const latencyMs = performance.now() - started;
+    // The call has happened: the outcome record (serialising and hashing the result) runs after
+    // the answer is on its way, and its failure (the sink logs it) must not turn a completed call
+    // into an error for the client.
+    setImmediate(() => this.recordOutcome(caller, invocation, ctx, response, latencyMs, decisionRef));
+    return response;
+  }
+
+  private recordOutcome(caller: Caller, invocation: Invocation, ctx: RequestContext, response: JsonRpcResponse, latencyMs: number, decisionRef: AuditRef | void): void {
     const failed = 'error' in response;
     // The result's size and hash are recorded, never its content.
     const result = failed ? undefined : JSON.stringify((response as { result: unknown }).result);
-    // The call has happened: the outcome record does not hold up the answer, and its failure
-    // (the sink logs it) must not turn a completed call into an error for the client.
     this.stages.audit
       .record({
         kind: 'outcome',
@@ -221,13 +228,12 @@ export class Dispatcher {
         outcome: {
           status: failed ? 'error' : 'ok',
           isError: !failed && (response as { result: Record<string, unknown> }).result.isError === true,
-          latencyMs: performance.now() - started,
+          latencyMs,
           ...(failed ? { error: (response as { error: { message: string } }).error.message } : {}),
           ...(result === undefined ? {} : { resultBytes: Buffer.byteLength(result), resultHash: createHash('sha256').update(result).digest('hex') }),
         },
       })
       .catch(() => undefined);
-    return response;
   }
 
   private async setLogLevel(caller: Caller, request: JsonRpcRequest): Promise<JsonRpcResponse> {

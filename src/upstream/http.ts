@@ -151,7 +151,9 @@ export class HttpUpstreamTransport implements UpstreamTransport {
     this.captureSession(res);
     if (isSuccess(res)) {
       // Read in the background: send() resolves once the server accepted the message.
-      void readAnswer(this.streams, res, requestId, controller.signal).finally(() => this.untrack(controller));
+      // readAnswer settles only once the body is consumed or broke off: nothing left to abort, and
+      // an abort() per call would build a DOMException on the hot path.
+      void readAnswer(this.streams, res, requestId, controller.signal).finally(() => this.untrack(controller, false));
       return;
     }
     try {
@@ -273,8 +275,8 @@ export class HttpUpstreamTransport implements UpstreamTransport {
   }
 
   /** Done with a request: drop it and detach from the caller's signal. */
-  private untrack(controller: AbortController): void {
-    if (this.inFlight.delete(controller) && !controller.signal.aborted) controller.abort();
+  private untrack(controller: AbortController, abort = true): void {
+    if (this.inFlight.delete(controller) && abort && !controller.signal.aborted) controller.abort();
   }
 
   private endEventStream(controller: AbortController): void {
