@@ -47,6 +47,8 @@ export interface RecordBody {
   policies?: string[];
   policyErrors?: string[];
   policySetHash?: string;
+  /** The candidate (shadow) set's verdict on the same request, when one runs beside the enforced set. */
+  shadow?: { verdict: 'allow' | 'deny'; policies: string[]; policySetHash?: string };
   /** Milliseconds from the request's receipt to this record (decisions). */
   latencyMs?: number;
   outcome?: { status: 'ok' | 'error'; isError?: boolean; latencyMs: number; resultBytes?: number; resultHash?: string; error?: unknown };
@@ -105,6 +107,7 @@ export function pendingRecord(event: AuditEvent, redactor: Redactor): PendingRec
     body.policies = [...d.policies];
     if (d.errors.length > 0) body.policyErrors = d.errors.map((e) => withoutSecrets(e) as string);
     if (d.policySetHash !== undefined) body.policySetHash = d.policySetHash;
+    if (d.shadow) body.shadow = { verdict: d.shadow.verdict, policies: [...d.shadow.policies], ...(d.shadow.policySetHash !== undefined ? { policySetHash: d.shadow.policySetHash } : {}) };
     if (ctx?.receivedAt) body.latencyMs = round(event.at.getTime() - ctx.receivedAt.getTime());
   }
   const o = event.outcome;

@@ -4,12 +4,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportBundle, signingKeyFrom, verifyBundle } from '../audit/bundle.js';
 import { trustedKeys } from '../audit/checkpoint.js';
-import { resolveAudit, stateHome, type AuditSettings } from '../audit/config.js';
-import { auditKeysDir, auditStoreFor } from '../audit/open.js';
 import type { AuditStore, RecordFilter, StoredRecord } from '../audit/store.js';
 import type { VerifyReport } from '../audit/verify.js';
 import { verifyStore } from '../audit/verify-store.js';
-import { loadConfig } from '../config/load.js';
+import { timeOption, UsageError, withAuditStore } from './audit-store.js';
 
 const USAGE = `usage:
   toolgate audit verify [STORE] [--trust-key PEM]... [--json]     check the log's hashes, links, checkpoints, seals
@@ -78,27 +76,8 @@ export async function runAudit(args: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
-
 async function withStore(values: Values, fn: (store: AuditStore, keysDir: string) => Promise<number>): Promise<number> {
-  let settings: AuditSettings;
-  let home: string;
-  if (values.config) {
-    const config = loadConfig(values.config);
-    settings = config.audit ?? resolveAudit(undefined, '.');
-    home = values.home ? resolve(values.home) : stateHome(config.source);
-  } else {
-    settings = resolveAudit(values.db ? { path: values.db } : undefined, process.cwd());
-    home = values.home ? resolve(values.home) : process.env.TOOLGATE_HOME ? resolve(process.env.TOOLGATE_HOME) : resolve('.toolgate');
-  }
-  const store = auditStoreFor(settings, home, { readonly: true });
-  if (store.kind === 'sqlite' && !existsSync(store.location)) throw new UsageError(`no audit database at ${store.location} (use --config, --db or --home)`);
-  await store.open();
-  try {
-    return await fn(store, auditKeysDir(settings, home));
-  } finally {
-    await store.close();
-  }
+  return withAuditStore({ ...(values.config ? { config: values.config } : {}), ...(values.db ? { db: values.db } : {}), ...(values.home ? { home: values.home } : {}) }, fn);
 }
 
 function trustedPems(values: Values): string[] | undefined {
@@ -143,20 +122,14 @@ function printReport(report: VerifyReport & { manifestSigned?: boolean }, json?:
 function filterFrom(values: Values): RecordFilter {
   const filter: RecordFilter = {};
   for (const key of ['user', 'agent', 'tool', 'verdict', 'session', 'trace', 'kind'] as const) if (values[key] !== undefined) filter[key] = values[key];
-  if (values.since) filter.from = time(values.since, '--since');
-  if (values.until) filter.to = time(values.until, '--until');
+  if (values.since) filter.from = timeOption(values.since, '--since');
+  if (values.until) filter.to = timeOption(values.until, '--until');
   if (values.limit) {
     const n = Number(values.limit);
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit expects a positive integer, got "${values.limit}"`);
     filter.limit = n;
   }
   return filter;
-}
-
-function time(text: string, flag: string): Date {
-  const d = new Date(text);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag} expects a time like 2026-11-24 or 2026-11-24T09:00:00Z, got "${text}"`);
-  return d;
 }
 
 function printRecords(rows: StoredRecord[], json?: boolean): number {

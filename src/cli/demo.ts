@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import { startGateway, StartupError } from '../gateway.js';
 import { startCrmServer } from '../../examples/crm/server.js';
 import { untilSignal } from './serve.js';
@@ -27,38 +28,15 @@ export async function runDemo(args: string[]): Promise<number> {
     verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` },
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  const hr = exampleCommand('hr');
-  const yaml = [
-    'listener:',
-    `  port: ${port}`,
-    // The development issuer: a local Ed25519 key in .toolgate/dev-issuer.json that
-    // `toolgate token` signs with. Only the demo (or a config that asks) turns it on.
-    'auth:',
-    '  dev_issuer: true',
-    '  dev_issuer_file: .toolgate/dev-issuer.json',
-    // Per-call credentials: each allowed call gets its own short-lived token for its upstream,
-    // signed with the key in .toolgate/signing-keys.json (created on first run).
-    'credentials:',
-    '  keys: { file: .toolgate/signing-keys.json }',
-    'upstreams:',
-    '  - id: crm',
-    `    url: ${crm.url}`,
-    '    scopes: [crm.read]',
-    '  - id: hr',
-    `    command: ${JSON.stringify(hr.command)}`,
-    `    args: ${JSON.stringify(hr.args)}`,
-    // The HR server verifies toolgate's per-call token too (carried in _meta on stdio).
-    `    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${port}/.well-known/jwks.json" }`,
-    '    scopes: [hr.employee.read]',
-    // DEMO.md's four policies (examples/policies), Cedar, decided per call; tool definitions pinned.
-    'policy:',
-    `  files: ${JSON.stringify(examplePoliciesDir())}`,
-    '  time_zone: Europe/Berlin',
-    '  pinning: { first_run: approve, store: .toolgate/pins.json }',
-  ].join('\n');
+  // The demo's config is written to .toolgate/demo.yaml (paths in it relative to that folder),
+  // so the CLI can read what the demo runs: `toolgate report usage --config .toolgate/demo.yaml`.
+  const home = resolve('.toolgate');
+  const configFile = join(home, 'demo.yaml');
+  mkdirSync(home, { recursive: true });
+  writeFileSync(configFile, demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: examplePoliciesDir() }));
   let gateway;
   try {
-    gateway = await startGateway(parseConfig(yaml, 'demo config'));
+    gateway = await startGateway(loadConfig(configFile), { home });
   } catch (err) {
     await crm.close();
     if (err instanceof StartupError) {
@@ -72,6 +50,57 @@ export async function runDemo(args: string[]): Promise<number> {
   await gateway.close();
   await crm.close();
   return 0;
+}
+
+/**
+ * The demo gateway's config. The per-call token of each upstream carries only the scopes its
+ * tool needs (the service account behind the upstream, narrowed per call); `toolgate report
+ * scopes` shows which of them allowed calls ever needed.
+ */
+export function demoConfig(o: { port: number; crmUrl: string; hr: { command: string; args: string[] }; policies: string }): string {
+  const crmWrites = ['create_company', 'create_contact', 'create_deal', 'create_note', 'create_task', 'update_company', 'update_contact', 'update_deal', 'update_deal_stage', 'update_note', 'update_task', 'write_contact', 'merge_contacts', 'add_note', 'complete_task', 'bulk_email'];
+  const crmDeletes = ['delete_company', 'delete_contact', 'delete_deal', 'delete_note', 'delete_task'];
+  return [
+    '# Written by `toolgate demo` on every start; paths are relative to this folder.',
+    'listener:',
+    '  host: 127.0.0.1',
+    `  port: ${o.port}`,
+    // The development issuer: a local Ed25519 key in .toolgate/dev-issuer.json that
+    // `toolgate token` signs with. Only the demo (or a config that asks) turns it on.
+    'auth:',
+    '  dev_issuer: true',
+    '  dev_issuer_file: dev-issuer.json',
+    // Per-call credentials: each allowed call gets its own short-lived token for its upstream,
+    // signed with the key in .toolgate/signing-keys.json (created on first run).
+    'credentials:',
+    '  keys: { file: signing-keys.json }',
+    'audit:',
+    '  path: audit.db',
+    '  keys: keys',
+    'upstreams:',
+    '  - id: crm',
+    `    url: ${o.crmUrl}`,
+    '    scopes: [crm.read]',
+    '    credential:',
+    '      scopes:',
+    '        "*": [crm.read]',
+    ...crmWrites.map((t) => `        ${t}: [crm.write]`),
+    ...crmDeletes.map((t) => `        ${t}: [crm.admin]`),
+    '  - id: hr',
+    `    command: ${JSON.stringify(o.hr.command)}`,
+    `    args: ${JSON.stringify(o.hr.args)}`,
+    // The HR server verifies toolgate's per-call token too (carried in _meta on stdio).
+    `    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${o.port}/.well-known/jwks.json" }`,
+    '    scopes: [hr.employee.read]',
+    '    credential:',
+    '      scopes: { "*": [hr.employee.read], update_salary: [hr.employee.write], terminate_employee: [hr.employee.write] }',
+    // DEMO.md's four policies (examples/policies), Cedar, decided per call; tool definitions pinned.
+    'policy:',
+    `  files: ${JSON.stringify(o.policies)}`,
+    '  time_zone: Europe/Berlin',
+    '  pinning: { first_run: approve, store: pins.json }',
+    '',
+  ].join('\n');
 }
 
 /** How to run an example server: the compiled file when built, the TypeScript source under tsx otherwise. */
