@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -14,8 +12,8 @@ import { HttpUpstreamTransport } from '../src/upstream/http.js';
 import { SseParser, type SseEvent } from '../src/upstream/sse.js';
 import { StdioUpstreamTransport } from '../src/upstream/stdio.js';
 import { UpstreamTransportError, type UpstreamTransport } from '../src/upstream/transport.js';
+import { everythingEntry, freePort, startEverythingHttp, type EverythingHttp } from './support/servers.js';
 
-const everythingEntry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const PROTOCOL = '2025-11-25';
 
 interface Received {
@@ -56,40 +54,6 @@ class Inbox {
   response(id: JsonRpcId): Promise<Received> {
     return this.waitFor((r) => 'id' in r.message && r.message.id === id && !('method' in r.message), `response ${id}`);
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** server-everything over Streamable HTTP: `PORT=<port> node dist/index.js streamableHttp`, endpoint /mcp. */
-async function startEverything(): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [everythingEntry, 'streamableHttp'], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes(`listening on port ${port}`)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server-everything exited with ${code}: ${stderr}`)));
-  });
-  return { url: `http://127.0.0.1:${port}/mcp`, port, stop: () => stopProcess(child) };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
 }
 
 /** A node:http server for faults a real MCP server will not produce on demand. */
@@ -200,12 +164,12 @@ describe('SseParser', () => {
 });
 
 describe('HttpUpstreamTransport against server-everything (Streamable HTTP)', () => {
-  let everything: Awaited<ReturnType<typeof startEverything>>;
+  let everything: EverythingHttp;
   before(async () => {
-    everything = await startEverything();
+    everything = await startEverythingHttp();
   });
   after(async () => {
-    await everything.stop();
+    await everything.close();
   });
 
   test('initialize captures the session; tools/list and tools/call come back related to their request', async () => {
@@ -397,7 +361,7 @@ describe('HttpUpstreamTransport against an SDK server in JSON response mode', ()
 
 describe('HttpUpstreamTransport maxMessageBytes', () => {
   test('an SSE event from server-everything over the limit: that request gets -32010 naming the upstream and the limit; the next call works', async () => {
-    const everything = await startEverything();
+    const everything = await startEverythingHttp();
     const transport = new HttpUpstreamTransport('everything', { url: everything.url, connectTimeoutMs: 2000, maxMessageBytes: 2048 });
     const inbox = new Inbox();
     inbox.attach(transport);
@@ -415,7 +379,7 @@ describe('HttpUpstreamTransport maxMessageBytes', () => {
       assert.equal(inbox.received.filter((r) => r.relatedTo === 'big').length, 1, 'exactly one answer for the oversized call');
     } finally {
       await transport.close();
-      await everything.stop();
+      await everything.close();
     }
   });
 
@@ -469,7 +433,7 @@ describe('HttpUpstreamTransport maxMessageBytes', () => {
 // touch test/upstream-stdio.test.ts; move it there when convenient.
 describe('StdioUpstreamTransport maxMessageBytes', () => {
   test('server-everything (stdio) answering over the limit: onerror names the limit, the line is discarded, the next answer arrives', async () => {
-    const transport = new StdioUpstreamTransport('everything', { command: process.execPath, args: [everythingEntry, 'stdio'], maxMessageBytes: 2048 });
+    const transport = new StdioUpstreamTransport('everything', { command: process.execPath, args: [everythingEntry(), 'stdio'], maxMessageBytes: 2048 });
     const inbox = new Inbox();
     inbox.attach(transport);
     try {

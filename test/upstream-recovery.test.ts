@@ -5,7 +5,6 @@
  * against SDK v1 servers whose session store is really emptied.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
@@ -18,36 +17,18 @@ import type { UpstreamConfig } from '../src/config/types.js';
 import type { JsonRpcMessage, JsonRpcResponse } from '../src/mcp/jsonrpc.js';
 import { UpstreamClient, type UpstreamEvents, type UpstreamState } from '../src/mcp/upstream-client.js';
 import { HttpUpstreamTransport } from '../src/upstream/http.js';
-import { everythingEntry, freePort } from './support/servers.js';
+import { freePort, startEverythingHttp } from './support/servers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-/** server-everything over Streamable HTTP on a given port: `PORT=<port> node dist/index.js streamableHttp`. */
+/** server-everything on a given port; `stop` kills it (a crash, not a graceful shutdown). */
 async function startEverything(port: number): Promise<{ stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [everythingEntry(), 'streamableHttp'], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes(`listening on port ${port}`)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`server-everything exited with ${code}: ${stderr}`)));
-  });
-  const stop = (): Promise<void> => stopProcess(child);
-  cleanups.push(stop);
-  return { stop };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGKILL'); // a crash, not a graceful shutdown
-  await once(child, 'exit');
+  const server = await startEverythingHttp(port);
+  cleanups.push(server.crash);
+  return { stop: server.crash };
 }
 
 function configFor(id: string, url: string): UpstreamConfig {

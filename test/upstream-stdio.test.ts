@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { JsonRpcId, JsonRpcMessage } from '../src/mcp/jsonrpc.js';
 import { StdioUpstreamTransport } from '../src/upstream/stdio.js';
 import { UpstreamTransportError } from '../src/upstream/transport.js';
+import { everythingEntry } from './support/servers.js';
 
-const everythingEntry = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/dist/index.js');
 
 interface Received {
   message: JsonRpcMessage;
@@ -77,7 +76,7 @@ function inlineNode(upstreamId: string, script: string, closeGraceMs?: number): 
 describe('StdioUpstreamTransport against server-everything (stdio)', () => {
   test('initialize, tools/list and tools/call over newline-delimited JSON; relatedTo is always undefined', async () => {
     // server-everything over stdio: `node dist/index.js stdio` (stdio is also the default).
-    const transport = new StdioUpstreamTransport('everything', { command: process.execPath, args: [everythingEntry, 'stdio'] });
+    const transport = new StdioUpstreamTransport('everything', { command: process.execPath, args: [everythingEntry(), 'stdio'] });
     const inbox = new Inbox();
     inbox.attach(transport);
     try {
@@ -114,7 +113,7 @@ describe('StdioUpstreamTransport against server-everything (stdio)', () => {
     process.env.TOOLGATE_TEST_SECRET = 'must-not-leak';
     const transport = new StdioUpstreamTransport('everything', {
       command: process.execPath,
-      args: [everythingEntry, 'stdio'],
+      args: [everythingEntry(), 'stdio'],
       env: { CRM_REGION: 'eu-1' },
       cwd: '/',
     });

@@ -25,12 +25,30 @@ export function memoryEntry(): string {
   return require.resolve('@modelcontextprotocol/server-memory/dist/index.js');
 }
 
-/** `@modelcontextprotocol/server-everything` over Streamable HTTP, as its own process. */
-export async function startEverythingHttp(): Promise<{ url: string; close(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [everythingEntry(), 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
-  await waitForLine(child, /listening on port/i, 15_000);
-  return { url: `http://127.0.0.1:${port}/mcp`, close: () => stop(child) };
+export interface EverythingHttp {
+  url: string;
+  port: number;
+  /** SIGTERM, then SIGKILL after 3 s. */
+  close(): Promise<void>;
+  /** SIGKILL at once: a crash, not a shutdown. */
+  crash(): Promise<void>;
+}
+
+/** `@modelcontextprotocol/server-everything` over Streamable HTTP, as its own process (on `port`, else a free one). */
+export async function startEverythingHttp(port?: number): Promise<EverythingHttp> {
+  const listenOn = port ?? (await freePort());
+  const child = spawn(process.execPath, [everythingEntry(), 'streamableHttp'], { env: { ...process.env, PORT: String(listenOn) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  await waitForLine(child, new RegExp(`listening on port ${listenOn}`, 'i'), 15_000);
+  return {
+    url: `http://127.0.0.1:${listenOn}/mcp`,
+    port: listenOn,
+    close: () => stop(child),
+    crash: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+  };
 }
 
 export async function stop(child: ChildProcess): Promise<void> {
