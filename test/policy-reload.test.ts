@@ -84,6 +84,15 @@ describe('hot reload', () => {
     assert.equal((await writeAt(session, '2026-11-24T07:30:00Z')).allowed, true);
   });
 
+  test('a file that is not a policy (notes.txt, an editor backup crm.cedar~) written in the policy folder does not reload the set', async () => {
+    const loadedAt = world.gateway.policy!.status().loadedAt;
+    world.clock.set('2026-11-24T11:11:00Z');
+    writeFileSync(join(world.policyDir, 'notes.txt'), 'reviewed by carol\n');
+    writeFileSync(join(world.policyDir, 'crm.cedar~'), original);
+    await new Promise((r) => setTimeout(r, 400)); // four debounce windows
+    assert.equal(world.gateway.policy!.status().loadedAt, loadedAt, 'loadedAt would move to 11:11 had a reload run');
+  });
+
   test('SIGHUP reloads (the load time moves to the injected clock)', async () => {
     world.clock.set('2026-11-24T12:34:00Z');
     process.kill(process.pid, 'SIGHUP');

@@ -2,9 +2,14 @@
  * Hot reload: the policy files (and the pin store) are watched, and SIGHUP forces a reload.
  * Changes are debounced (editors write in several steps); each reload is all-or-nothing
  * (CedarPolicyStage.reload), and sessions are untouched.
+ *
+ * A folder is watched rather than a file, so a file replaced by rename (how editors and
+ * `tools approve` save) is still seen; only events for the watched files (or, in a policy folder,
+ * `.cedar` files) count. The pin store usually shares `.toolgate/` with the audit database,
+ * whose every write must not recompile the policy set.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 export function watchPolicies(paths: string[], reload: () => void, debounceMs = 100): () => void {
   const watchers: FSWatcher[] = [];
@@ -14,10 +19,28 @@ export function watchPolicies(paths: string[], reload: () => void, debounceMs = 
     timer = setTimeout(reload, debounceMs);
     timer.unref();
   };
-  // Watching the folder also sees a file replaced by rename (how editors and `tools approve` save).
-  for (const dir of new Set(paths.map((p) => (p.endsWith('.cedar') || p.endsWith('.json') ? dirname(p) : p)))) {
+  // Folder → the file names in it that matter, and whether every .cedar file in it does.
+  const folders = new Map<string, { names: Set<string>; cedar: boolean }>();
+  const folder = (dir: string): { names: Set<string>; cedar: boolean } => {
+    let f = folders.get(dir);
+    if (!f) folders.set(dir, (f = { names: new Set(), cedar: false }));
+    return f;
+  };
+  for (const p of paths) {
+    if (p.endsWith('.cedar') || p.endsWith('.json')) folder(dirname(p)).names.add(basename(p));
+    else folder(p).cedar = true;
+  }
+  for (const [dir, { names, cedar }] of folders) {
+    const relevant = (filename: string | null): boolean => {
+      // Without a name (some platforms) the event cannot be placed: reload to be safe.
+      if (filename === null) return true;
+      const name = basename(filename);
+      return names.has(name) || (cedar && name.endsWith('.cedar'));
+    };
     try {
-      const w = watch(dir, { persistent: false }, schedule);
+      const w = watch(dir, { persistent: false }, (_event, filename) => {
+        if (relevant(filename)) schedule();
+      });
       w.on('error', () => undefined);
       watchers.push(w);
     } catch {
