@@ -3,6 +3,7 @@ import { runAudit } from './audit.js';
 import { runDemo } from './demo.js';
 import { runKeys } from './keys.js';
 import { runPolicy } from './policy.js';
+import { runReport } from './report.js';
 import { runTools } from './tools.js';
 import { runServe } from './serve.js';
 import { runToken } from './token.js';
@@ -16,6 +17,8 @@ Usage:
   toolgate keys rotate|jwks [--config FILE]   rotate the per-call token signing key (old key kept for the overlap) or print the JWKS
   toolgate audit verify|query|export [--config FILE]   check the audit log (or --bundle DIR offline), search it, export an evidence bundle
   toolgate policy validate|test FILE|explain --config FILE   check the Cedar policies against the live catalog, run a test table, explain one decision
+  toolgate policy suggest|shadow|promote --config FILE   a minimal policy set from observed calls, its disagreements in shadow mode, enforce it
+  toolgate report usage|scopes --config FILE [--since T] [--until T]   tools granted vs used per agent (--by, --json, --html FILE); scopes allowed calls needed
   toolgate tools list|approve --config FILE   show tool-definition pins, approve changed or new tool definitions
   toolgate help                      this text
 `;
@@ -35,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return runAudit(rest);
     case 'policy':
       return runPolicy(rest);
+    case 'report':
+      return runReport(rest);
     case 'tools':
       return runTools(rest);
     case undefined:

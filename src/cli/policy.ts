@@ -1,8 +1,11 @@
 /**
  * `toolgate policy validate|test|explain --config FILE`: the policy set checked against the live
- * catalog's schema, a table of expected decisions run against it, and one request explained.
+ * catalog's schema, a table of expected decisions run against it, and one request explained
+ * (`--policies DIR`: against those files instead). `suggest|shadow|promote`: the candidate-set
+ * workflow of docs/least-privilege.md (src/policy/suggest-cli.ts).
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/errors.js';
@@ -10,9 +13,14 @@ import { loadConfig } from '../config/load.js';
 import { PolicyLoadError } from '../policy/errors.js';
 import { ask, type Answer, type Question } from '../policy/explain.js';
 import { NoPolicySection, openWorkbench, type Workbench } from '../policy/workbench.js';
+import { runCandidate } from '../policy/suggest-cli.js';
+import type { GatewayConfig } from '../config/types.js';
 
 const USAGE = `usage: toolgate policy validate --config FILE
-       toolgate policy test TESTFILE --config FILE
+       toolgate policy test TESTFILE --config FILE [--policies DIR]
+       toolgate policy suggest --config FILE [--since T] [--until T] [--out DIR] [--force] [--at T]
+       toolgate policy shadow --config FILE [--since T] [--until T] [--json]
+       toolgate policy promote --config FILE [--since T] [--until T] [--force]
        toolgate policy explain --config FILE --agent ID --tool NAME [--user ID] [--tenant ID] [--scopes "a b"] [--time ISO] [--arguments JSON] [--no-session]
 `;
 
@@ -36,6 +44,13 @@ export async function runPolicy(args: string[], out: Out = (s) => process.stdout
         tool: { type: 'string' },
         arguments: { type: 'string' },
         'no-session': { type: 'boolean' },
+        policies: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        out: { type: 'string' },
+        force: { type: 'boolean' },
+        json: { type: 'boolean' },
+        at: { type: 'string' },
       },
     });
   } catch (e) {
@@ -43,13 +58,18 @@ export async function runPolicy(args: string[], out: Out = (s) => process.stdout
     return 2;
   }
   const { values, positionals } = parsed;
+  if (sub === 'suggest' || sub === 'shadow' || sub === 'promote') {
+    if (positionals.length === 0) return runCandidate(sub, values, out, err);
+    err(`toolgate policy ${sub}: unexpected argument "${positionals[0]}"\n${USAGE}`);
+    return 2;
+  }
   if (!values.config || !['validate', 'test', 'explain'].includes(sub ?? '')) {
     err(USAGE);
     return 2;
   }
   let bench: Workbench;
   try {
-    bench = await openWorkbench(loadConfig(values.config));
+    bench = await openWorkbench(withPolicies(loadConfig(values.config), values.policies));
   } catch (e) {
     if (e instanceof ConfigError || e instanceof NoPolicySection) {
       err(`toolgate: ${e.message}\n`);
@@ -130,4 +150,10 @@ function explanation(q: Question, a: Answer): string {
     lines.push(`  policy set ${a.decision.policySetHash}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** `--policies DIR`: the same config, with these policy files enforced instead (and no shadow set). */
+function withPolicies(config: GatewayConfig, policies: string | undefined): GatewayConfig {
+  if (!policies || !config.policy) return config;
+  return { ...config, policy: { ...config.policy, files: [resolve(policies)], shadowFiles: [] } };
 }
