@@ -76,4 +76,16 @@ describe('toolgate policy', () => {
     assert.equal(r.code, 1);
     assert.match(r.err, new RegExp(`policy refused: ${join(bad, 'extra.cedar').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:1: for policy \`extra.cedar#0\`, policy is impossible`));
   });
+
+  test('validate, run as its own process, with the HR server crashing at start: exit 1 naming hr as the cause, not a silent exit 0', async () => {
+    const crashing = join(dir, 'hr-crashes.yaml');
+    writeFileSync(crashing, `upstreams:\n  - id: crm\n    url: ${crm.url}\n  - id: hr\n    command: ${JSON.stringify(process.execPath)}\n    args: ["-e", "process.exit(3)"]\n    timeouts: { connect_ms: 500 }\npolicy:\n  files: policies/\n`);
+    const { execFile } = await import('node:child_process');
+    const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', main, 'policy', 'validate', '--config', crashing], (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }));
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /policy refused: .*hr\.cedar:\d+:\d+: .*\(upstream hr did not answer, so its tools are missing from the schema: start it and try again\)/);
+  });
 });

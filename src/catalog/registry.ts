@@ -61,8 +61,13 @@ export class UpstreamRegistry {
     await Promise.all(
       [...this.clients.values()].map(async (client) => {
         void client.start();
-        const timeout = new Promise<void>((r) => setTimeout(r, this.configTimeout(client)).unref());
+        // Not unref'd: in a CLI nothing else may keep the process alive while an upstream that
+        // crashed at start waits for its restart, and an empty event loop would end the process
+        // silently in the middle of this await.
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((r) => (timer = setTimeout(r, this.configTimeout(client))));
         await Promise.race([this.firstListing.get(client.id), timeout]);
+        clearTimeout(timer);
       }),
     );
   }

@@ -84,9 +84,7 @@ export async function runReport(args: string[], out: Out = (s) => process.stdout
       return 2;
     }
     if (e instanceof PolicyLoadError) {
-      // The schema is built from the live catalog: an upstream that did not answer leaves its policies naming nothing.
-      const hint = /applicable action|impossible/.test(e.message) ? ' (the schema comes from the live catalog: is every upstream up?)' : '';
-      err(`toolgate report ${command}: the policy set does not load: ${e.message}${hint}\n`);
+      err(`toolgate report ${command}: the policy set does not load: ${e.message}\n`);
       return 1;
     }
     err(`toolgate report ${command}: ${(e as Error).message}\n`);

@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { MemoryAuditSink } from '../pipeline/pass-through.js';
 import type { Principal } from '../pipeline/stages.js';
 import { ArgumentValidator } from './arguments.js';
+import { PolicyLoadError } from './errors.js';
 import { FixedClock } from './clock.js';
 import { CedarPolicyStage } from './stage.js';
 
@@ -42,7 +43,12 @@ export async function openWorkbench(config: GatewayConfig, logger: Logger = sile
     stage.load();
     return { registry, stage, clock, arguments: new ArgumentValidator(settings.maxArgumentBytes), close: () => registry.close() };
   } catch (err) {
+    const down = config.upstreams.filter((u) => registry.get(u.id)?.state !== 'ready').map((u) => u.id);
     await registry.close();
+    // The schema is built from the live catalog: policies naming a down upstream's tools name nothing.
+    if (err instanceof PolicyLoadError && down.length > 0) {
+      throw new PolicyLoadError(err.code, err.file, err.line, err.column, `${err.reason} (upstream ${down.join(', ')} did not answer, so its tools are missing from the schema: start it and try again)`);
+    }
     throw err;
   }
 }
