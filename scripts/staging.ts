@@ -17,7 +17,7 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { withAuditStore } from '../src/cli/audit-store.js';
@@ -115,14 +115,15 @@ function usage(message: string): number {
 }
 
 /**
- * `toolgate report usage` (another part of issue 8), run as the CLI, when it is in this tree.
- * Asynchronously: the CRM it lists tools from runs in this process.
+ * `toolgate report usage`, run as the CLI (table on stdout, the HTML page beside the config).
+ * Asynchronously: the CRM it lists tools from runs in this process. Its failure fails the run.
  */
 function usageReport(configFile: string): Promise<string> {
-  if (!existsSync(join(ROOT, 'src/report/usage.ts'))) return Promise.resolve('(src/report/usage.ts is not in this tree yet: skipped)\n');
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'report', 'usage', '--config', configFile], { cwd: ROOT, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve(error ? `(toolgate report usage failed: ${(stderr || stdout || error.message).trim().split('\n')[0]})\n` : stdout);
+  const html = join(dirname(configFile), 'usage.html');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'report', 'usage', '--config', configFile, '--html', html], { cwd: ROOT, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`toolgate report usage failed: ${(stderr || stdout || error.message).trim()}`));
+      else resolve(`${stdout}\nthe same as a page: ${html}\n`);
     });
   });
 }
