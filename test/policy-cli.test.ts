@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
 import { exampleCommand } from '../src/cli/demo.js';
-import { runPolicy } from '../src/cli/policy.js';
+import { policyCommand as run } from './support/policy-command.js';
 import { EXAMPLE_POLICIES } from './support/policy-world.js';
 
 const TABLE = fileURLToPath(new URL('../examples/policies/tests.yaml', import.meta.url));
@@ -30,13 +30,6 @@ describe('toolgate policy', () => {
   after(async () => {
     await crm?.close();
   });
-
-  async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await runPolicy(args, (s) => (out += s), (s) => (err += s));
-    return { code, out, err };
-  }
 
   test('validate: ok with the policy count and hash', async () => {
     const r = await run('validate', '--config', config);

@@ -10,19 +10,12 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { runPolicy } from '../src/cli/policy.js';
+import { policyCommand as run } from './support/policy-command.js';
 import { withAuditStore } from '../src/cli/audit-store.js';
 import { observeCalls } from '../src/report/observed.js';
 import { startStagingWorld, type StagingWorld } from '../scripts/staging-world.js';
 
 const POLICY_TIME = '2026-11-24T10:00:00.000Z'; // Tuesday 11:00 in Berlin
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runPolicy(args, (s) => (out += s), (s) => (err += s));
-  return { code, out, err };
-}
 
 const snapshot = (dir: string): string => readdirSync(dir).sort().map((f) => `${f}\n${readFileSync(join(dir, f), 'utf8')}`).join('\n');
 

@@ -8,17 +8,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPolicy } from '../src/cli/policy.js';
+import { policyCommand as run } from './support/policy-command.js';
 import { startStagingWorld, type StagingWorld } from '../scripts/staging-world.js';
 
 const POLICY_TIME = '2026-11-24T10:00:00.000Z'; // Tuesday 11:00 in Berlin
-
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runPolicy(args, (s) => (out += s), (s) => (err += s));
-  return { code, out, err };
-}
 
 describe('toolgate policy suggest', () => {
   let world: StagingWorld;
