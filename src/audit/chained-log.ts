@@ -17,13 +17,29 @@ export interface ChainedLogOptions {
   failOpen: boolean;
   /** Largest group commit. */
   maxBatch?: number;
+  /**
+   * How long a record nobody waits on (LINGERING_KINDS) may wait for a commit someone waits on,
+   * before it is committed on its own; default 2 ms.
+   */
+  lingerMs?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
 export type AuditLogState = 'ready' | 'failing' | 'closed';
 
+/**
+ * Kinds the gateway records without holding anything up for them: the outcome of a call already
+ * answered, session start and end, the summary of a list call. They do not start a commit of their
+ * own while a call is about to need one: they ride in the next commit a decision starts (one fsync
+ * per call instead of two), or are committed after `lingerMs`. Every other kind starts a commit at
+ * once; their chain positions are still assigned in arrival order.
+ */
+const LINGERING_KINDS = new Set(['outcome', 'session.start', 'session.end', 'list']);
+
 interface Queued {
   body: PendingBody;
+  /** Someone may be waiting for this record before going on: commit without lingering. */
+  urgent: boolean;
   commitments: Commitment[];
   resolve(ref: AuditRef | void): void;
   reject(err: Error): void;
@@ -34,8 +50,9 @@ interface Queued {
 /**
  * The tamper-evident log of one gateway run: one chain, records appended in arrival order,
  * each linking to the previous one's hash. Records are written in short group commits — every
- * record that arrives while a commit is on its way goes into the next one — and record()
- * resolves only once its commit is durable. A record is hashed as soon as it arrives, while the
+ * record that arrives while a commit is on its way goes into the next one; records nobody waits
+ * on linger for the next one someone does (LINGERING_KINDS) — and record() resolves only once its
+ * commit is durable. A record is hashed as soon as it arrives, while the
  * previous commit is still on its way (the work overlaps the disk wait), with a provisional
  * position; a failed commit re-links every record not yet written to the last durable one, so
  * the chain never has a gap.
@@ -54,8 +71,10 @@ export class ChainedAuditLog implements AuditSink {
   private queue: Queued[] = [];
   private writing: Promise<void> | undefined;
   private scheduled = false;
+  private lingering: NodeJS.Timeout | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly maxBatch: number;
+  private readonly lingerMs: number;
 
   private constructor(
     private readonly store: AuditStore,
@@ -64,6 +83,7 @@ export class ChainedAuditLog implements AuditSink {
     private readonly options: ChainedLogOptions,
   ) {
     this.maxBatch = options.maxBatch ?? 1000;
+    this.lingerMs = options.lingerMs ?? 2;
   }
 
   /** Opens the store, seals chains left open by a crash, starts this run's chain. */
@@ -101,10 +121,10 @@ export class ChainedAuditLog implements AuditSink {
     if (this.state === 'closed') return Promise.reject(new AuditError('ERR_AUDIT_CLOSED', 'the audit log is closed'));
     const { body, commitments } = pendingRecord(event, this.redactor);
     return new Promise((resolve, reject) => {
-      const q: Queued = { body, commitments, resolve, reject };
+      const q: Queued = { body, commitments, urgent: !LINGERING_KINDS.has(event.kind), resolve, reject };
       this.prepare(q);
       this.queue.push(q);
-      this.schedule();
+      this.schedule(q.urgent);
     });
   }
 
@@ -148,8 +168,16 @@ export class ChainedAuditLog implements AuditSink {
     }
   }
 
-  private schedule(): void {
+  /** A commit on its way takes what is queued when it is done (flush); else start one, now or after lingering. */
+  private schedule(urgent: boolean): void {
     if (this.scheduled || this.writing) return;
+    if (!urgent) {
+      this.lingering ??= setTimeout(() => {
+        this.lingering = undefined;
+        if (!this.writing && !this.scheduled) this.flush();
+      }, this.lingerMs).unref();
+      return;
+    }
     this.scheduled = true;
     // One turn of the event loop gathers every record that arrived meanwhile into one commit.
     setImmediate(() => {
@@ -159,11 +187,16 @@ export class ChainedAuditLog implements AuditSink {
   }
 
   private flush(): void {
+    if (this.lingering) {
+      clearTimeout(this.lingering);
+      this.lingering = undefined;
+    }
     if (this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.maxBatch);
     this.writing = this.write(batch).finally(() => {
       this.writing = undefined;
-      if (this.queue.length > 0) this.flush();
+      if (this.queue.some((q) => q.urgent)) this.flush();
+      else if (this.queue.length > 0) this.schedule(false);
     });
   }
 
