@@ -173,7 +173,9 @@ export class Dispatcher {
       await this.stages.audit.record({ kind: 'auth', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, detail: { outcome: 'insufficient_scope', reason, scopes: missingBaseline } });
       throw new InsufficientScope(missingBaseline, reason);
     }
-    const decision = await this.stages.policy.decide(caller.principal, invocation, ctx);
+    // The policy stage decides synchronously: no await (and no microtask turn) unless a stage is async.
+    const decided = this.stages.policy.decide(caller.principal, invocation, ctx);
+    const decision = decided instanceof Promise ? await decided : decided;
     // Fail closed: a call whose decision record is not durable is refused, never forwarded.
     let decisionRef: AuditRef | void;
     try {

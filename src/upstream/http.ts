@@ -1,4 +1,5 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { setMaxListeners } from 'node:events';
+import { Agent, type Dispatcher } from 'undici';
 import { isRequest, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.js';
 import { readAnswer, readRefusal } from './http-answer.js';
 import { ACCEPT_POST, ACCEPT_SSE, DEFAULT_MAX_MESSAGE_BYTES, describeCause, isSuccess, mediaType, type ResponseData } from './http-body.js';
@@ -57,6 +58,9 @@ export class HttpUpstreamTransport implements UpstreamTransport {
 
   private readonly upstreamId: string;
   private readonly url: string;
+  /** The url split once for undici (origin; path with query), instead of parsing it per request. */
+  private readonly origin: string;
+  private readonly path: string;
   /** The url without credentials or query, for error messages. */
   private readonly where: string;
   private readonly baseHeaders: Record<string, string>;
@@ -66,6 +70,11 @@ export class HttpUpstreamTransport implements UpstreamTransport {
   private readonly streams: StreamOwner;
   /** Every request or stream in flight, so close() can abort them all. */
   private readonly inFlight = new Set<AbortController>();
+  /**
+   * Aborted by close(): the signal of every request whose caller passed none, so such a request
+   * (the common case) costs no AbortController of its own.
+   */
+  private readonly lifetime = new AbortController();
   private session: string | undefined;
   private protocolVersion: string | undefined;
   private eventStream: AbortController | undefined;
@@ -91,6 +100,9 @@ export class HttpUpstreamTransport implements UpstreamTransport {
     }
     this.upstreamId = upstreamId;
     this.url = options.url;
+    this.origin = parsed.origin;
+    this.path = `${parsed.pathname}${parsed.search}`;
+    setMaxListeners(0, this.lifetime.signal);
     this.where = `${parsed.origin}${parsed.pathname}`;
     this.baseHeaders = {};
     for (const [name, value] of Object.entries(options.headers ?? {})) this.baseHeaders[name.toLowerCase()] = value;
@@ -123,15 +135,16 @@ export class HttpUpstreamTransport implements UpstreamTransport {
   async send(message: JsonRpcMessage, options: SendOptions = {}): Promise<void> {
     if (this.closed) throw this.closedError();
     const requestId = isRequest(message) ? message.id : undefined;
-    const controller = this.track(options.signal);
+    const controller = this.track(options.signal, false);
     const headers = this.headersFor(ACCEPT_POST, options.headers);
     headers['content-type'] = 'application/json';
     const carriedSession = headers['mcp-session-id'] !== undefined;
     let res: ResponseData;
     try {
-      res = await request(this.url, {
+      res = await this.dispatcher.request({
+        origin: this.origin,
+        path: this.path,
         method: 'POST',
-        dispatcher: this.dispatcher,
         headers,
         body: JSON.stringify(message),
         signal: controller.signal,
@@ -166,7 +179,7 @@ export class HttpUpstreamTransport implements UpstreamTransport {
   async openEventStream(): Promise<void> {
     if (this.closed) throw this.closedError();
     if (this.eventStream !== undefined) return;
-    const controller = this.track(undefined);
+    const controller = this.track(undefined, true);
     this.eventStream = controller;
     const stream = newStream(undefined, controller.signal);
     let res: ResponseData;
@@ -207,7 +220,7 @@ export class HttpUpstreamTransport implements UpstreamTransport {
   private get(stream: StreamState): Promise<ResponseData> {
     const headers = this.headersFor(ACCEPT_SSE, undefined);
     if (stream.lastEventId !== undefined) headers['last-event-id'] = stream.lastEventId;
-    return request(this.url, { method: 'GET', dispatcher: this.dispatcher, headers, signal: stream.signal, bodyTimeout: 0 });
+    return this.dispatcher.request({ origin: this.origin, path: this.path, method: 'GET', headers, signal: stream.signal, bodyTimeout: 0 });
   }
 
   private headersFor(accept: string, extra: Record<string, string> | undefined): Record<string, string> {
@@ -263,8 +276,12 @@ export class HttpUpstreamTransport implements UpstreamTransport {
     return new UpstreamTransportError(this.upstreamId, 'ERR_UPSTREAM_CLOSED', 'the transport is closed', { cause });
   }
 
-  /** A controller for one request or stream, aborted by the caller's signal or by close(). */
-  private track(signal: AbortSignal | undefined): AbortController {
+  /**
+   * What aborts one request or stream: close(), and the caller's signal when there is one. Without
+   * one (and unless `own`), the transport's lifetime signal serves and nothing is tracked.
+   */
+  private track(signal: AbortSignal | undefined, own: boolean): AbortController {
+    if (signal === undefined && !own) return this.lifetime;
     const controller = new AbortController();
     if (signal !== undefined) {
       if (signal.aborted) controller.abort(signal.reason);
@@ -274,8 +291,9 @@ export class HttpUpstreamTransport implements UpstreamTransport {
     return controller;
   }
 
-  /** Done with a request: drop it and detach from the caller's signal. */
+  /** Done with a request: drop it and detach from the caller's signal (the lifetime signal stays as it is). */
   private untrack(controller: AbortController, abort = true): void {
+    if (controller === this.lifetime) return;
     if (this.inFlight.delete(controller) && abort && !controller.signal.aborted) controller.abort();
   }
 
@@ -286,6 +304,7 @@ export class HttpUpstreamTransport implements UpstreamTransport {
 
   private shutdown(): void {
     this.closed = true;
+    this.lifetime.abort();
     for (const controller of this.inFlight) controller.abort();
     this.inFlight.clear();
     this.eventStream = undefined;
