@@ -46,6 +46,11 @@ function packageVersion(name: string): string {
 }
 
 async function measure(): Promise<void> {
+  if (process.env.BENCH_AUDIT !== undefined) {
+    // A diagnostic switch of gateway/process.ts (an in-memory audit sink): never in published figures.
+    process.stderr.write('bench: unset BENCH_AUDIT for a benchmark run; it replaces the durable audit log\n');
+    process.exit(2);
+  }
   const plan = benchPlan();
   const started = new Date();
   const stamp = timestamp(started);

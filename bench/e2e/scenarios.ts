@@ -47,7 +47,8 @@ export interface Scenario {
   direct: string;
   /** The peer proxy scenario to compare with, where one exists. */
   peer?: string;
-  start(shared: SharedUpstreams): Promise<RunningScenario>;
+  /** `gatewayScript`: run toolgate from another build (ab.ts); ignored by paths without toolgate. */
+  start(shared: SharedUpstreams, gatewayScript?: string): Promise<RunningScenario>;
 }
 
 const FAST_TOOL = 'echo';
@@ -61,7 +62,7 @@ function gatewayScenario(name: string, upstream: Scenario['upstream'], stages: s
     upstream,
     direct: upstream === 'everything-http' ? 'direct-everything' : 'direct-http',
     ...(peer ? { peer } : {}),
-    async start(shared) {
+    async start(shared, gatewayScript) {
       const hop =
         upstream === 'fast-http'
           ? { id: 'fast', url: shared.fastHttp.url() }
@@ -73,7 +74,7 @@ function gatewayScenario(name: string, upstream: Scenario['upstream'], stages: s
       const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
       try {
         const sections = await configSectionsFor(stages, { dir });
-        const gateway = await launchGateway({ yaml: gatewayYaml([hop], sections), stages, home: dir });
+        const gateway = await launchGateway({ yaml: gatewayYaml([hop], sections), stages, home: dir }, gatewayScript ? { script: gatewayScript } : {});
         const tool = `${hop.id}__${upstream === 'everything-http' ? EVERYTHING_TOOL : FAST_TOOL}`;
         const { headers, tls } = await clientSideFor(stages, { dir, url: gateway.url });
         const target = { url: gateway.url, tools: [tool], headers, ...(tls ? { tls } : {}), measuredPid: gateway.pid };

@@ -28,7 +28,7 @@ export interface GatewayProcess {
  * console.log(gw.url, (await gw.stats()).sessions);
  * await gw.stop();
  */
-export async function launchGateway(spec: GatewaySpec, options: { exposeGc?: boolean; startTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+export async function launchGateway(spec: GatewaySpec, options: { exposeGc?: boolean; startTimeoutMs?: number; script?: string } = {}): Promise<GatewayProcess> {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   // Its own state folder (the audit log is always on), never the repository's .toolgate.
   const ownHome = spec.home === undefined ? mkdtempSync(join(tmpdir(), 'toolgate-bench-home-')) : undefined;
@@ -36,7 +36,9 @@ export async function launchGateway(spec: GatewaySpec, options: { exposeGc?: boo
   const removeHome = (): void => {
     if (ownHome) rmSync(ownHome, { recursive: true, force: true });
   };
-  const { command, args } = benchModule('gateway/process', [JSON.stringify(spec)], options.exposeGc ? ['--expose-gc'] : []);
+  const execArgv = options.exposeGc ? ['--expose-gc'] : [];
+  // `script`: another build's gateway/process.js (A/B comparisons of two builds, ab.ts).
+  const { command, args } = options.script ? { command: process.execPath, args: [...execArgv, options.script, JSON.stringify(spec)] } : benchModule('gateway/process', [JSON.stringify(spec)], execArgv);
   const child = startChild('toolgate', command, args, { ipc: true });
   child.process.stdout!.resume();
   const url = await new Promise<string>((resolve, reject) => {

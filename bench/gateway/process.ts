@@ -19,6 +19,7 @@ import { Session } from 'node:inspector';
 import { parseConfig } from '../../src/config/load.js';
 import { startGateway } from '../../src/gateway.js';
 import { stderrLogger } from '../../src/log.js';
+import { MemoryAuditSink } from '../../src/pipeline/pass-through.js';
 import { gatewayOptionsFor } from './pipeline-stages.js';
 
 export interface GatewaySpec {
@@ -39,7 +40,10 @@ function post<T>(session: Session, method: string, params?: object): Promise<T> 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as GatewaySpec;
   const options = await gatewayOptionsFor(spec.stages);
-  const gateway = await startGateway(parseConfig(spec.yaml, 'bench gateway config'), { logger: stderrLogger('warn'), ...(spec.home ? { home: spec.home } : {}), ...options });
+  // BENCH_AUDIT=memory: an in-memory audit sink instead of the durable log, to tell the log's
+  // share of a call's time from the rest (never in a reported run).
+  const audit = process.env.BENCH_AUDIT === 'memory' ? { audit: new MemoryAuditSink() } : {};
+  const gateway = await startGateway(parseConfig(spec.yaml, 'bench gateway config'), { logger: stderrLogger('warn'), ...(spec.home ? { home: spec.home } : {}), ...options, ...audit });
   let profiler: Session | undefined;
   const reply = (m: object): void => void process.send?.(m);
 

@@ -70,6 +70,13 @@ function howToRun(r: BenchResults): string[] {
     'options), and a `client` when the caller must bring a token or certificate — the',
     '`toolgate-full-*` scenarios run with every stage that has one, and the targets are judged on',
     'them. A stage\'s slot in `micro/suite.ts` gets a `run` to show its figure here.',
+    '',
+    'A/B of a change (two builds, interleaved rounds, per-round ratios): copy `dist/` from before',
+    'the change (with `package.json`, `examples/` and a `node_modules` link beside it), build, then',
+    '`node dist/bench/ab.js --base <copy>/dist [--profile prefix]` end to end, or',
+    '`node dist/bench/micro/audit-calls.js --base <copy>/dist` for the audit log alone (commits per',
+    'call, decision latency, CPU of all threads). `BENCH_AUDIT=memory` swaps the durable log for an',
+    'in-memory sink in the gateway process, to see the log\'s share (refused by `npm run bench`).',
   ];
 }
 
