@@ -19,8 +19,10 @@ import { fastStdioCommand, type FastHttpFixture } from '../upstreams/fast-fixtur
  * - toolgate full: the gateway with every pipeline stage built so far (pipeline-stages.ts);
  *   only listed once at least one stage exists, otherwise it equals "toolgate".
  * - peer: mcp-proxy (npm) exposing the same stdio server — no authorization at all.
+ * - diagnostic: toolgate full with its audit log swapped for an in-memory sink — not a mode
+ *   toolgate offers (fail closed needs the durable record); it prices the durable wait.
  */
-export type PathKind = 'direct' | 'floor' | 'toolgate' | 'toolgate-full' | 'peer';
+export type PathKind = 'direct' | 'floor' | 'toolgate' | 'toolgate-full' | 'peer' | 'diagnostic';
 
 export interface SharedUpstreams {
   fastHttp: FastHttpFixture;
@@ -54,11 +56,11 @@ export interface Scenario {
 const FAST_TOOL = 'echo';
 const EVERYTHING_TOOL = 'echo';
 
-function gatewayScenario(name: string, upstream: Scenario['upstream'], stages: string[], description: string, peer?: string): Scenario {
+function gatewayScenario(name: string, upstream: Scenario['upstream'], stages: string[], description: string, peer?: string, auditInMemory = false): Scenario {
   return {
     name,
     description,
-    kind: stages.length > 0 ? 'toolgate-full' : 'toolgate',
+    kind: auditInMemory ? 'diagnostic' : stages.length > 0 ? 'toolgate-full' : 'toolgate',
     upstream,
     direct: upstream === 'everything-http' ? 'direct-everything' : 'direct-http',
     ...(peer ? { peer } : {}),
@@ -74,7 +76,7 @@ function gatewayScenario(name: string, upstream: Scenario['upstream'], stages: s
       const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
       try {
         const sections = await configSectionsFor(stages, { dir });
-        const gateway = await launchGateway({ yaml: gatewayYaml([hop], sections), stages, home: dir }, gatewayScript ? { script: gatewayScript } : {});
+        const gateway = await launchGateway({ yaml: gatewayYaml([hop], sections), stages, home: dir, ...(auditInMemory ? { auditInMemory } : {}) }, gatewayScript ? { script: gatewayScript } : {});
         const tool = `${hop.id}__${upstream === 'everything-http' ? EVERYTHING_TOOL : FAST_TOOL}`;
         const { headers, tls } = await clientSideFor(stages, { dir, url: gateway.url });
         const target = { url: gateway.url, tools: [tool], headers, ...(tls ? { tls } : {}), measuredPid: gateway.pid };
@@ -129,6 +131,7 @@ export function scenarios(withEverything: boolean): Scenario[] {
   if (full.length > 0) {
     list.push(gatewayScenario('toolgate-full-http', 'fast-http', full, `driver → toolgate (${full.join(' + ')}) → fast fixture (HTTP)`));
     list.push(gatewayScenario('toolgate-full-stdio', 'fast-stdio', full, `driver → toolgate (${full.join(' + ')}) → fast fixture (stdio)`, 'mcp-proxy-stdio'));
+    list.push(gatewayScenario(DURABLE_WAIT_DIAGNOSTIC, 'fast-http', full, `diagnostic, not a toolgate mode: toolgate-full-http with the audit log in memory (no durable wait before forwarding) → fast fixture (HTTP)`, undefined, true));
   }
   if (withEverything) {
     list.push({
@@ -145,6 +148,9 @@ export function scenarios(withEverything: boolean): Scenario[] {
   }
   return list;
 }
+
+/** The full HTTP pipeline with an in-memory audit sink: what the durable decision record costs. */
+export const DURABLE_WAIT_DIAGNOSTIC = 'diagnostic-full-http-audit-in-memory';
 
 /** The scenario the targets are judged on: the full pipeline when any stage is built, else pass-through. */
 export function fullPipelineScenario(upstream: 'http' | 'stdio'): string {

@@ -27,6 +27,8 @@ export interface GatewaySpec {
   stages: string[];
   /** The gateway's state folder (audit log and keys); launch.ts makes a temporary one. */
   home?: string;
+  /** An in-memory audit sink instead of the durable log: only for the diagnostic scenario. */
+  auditInMemory?: boolean;
 }
 
 export type GatewayStats = { sessions: number; heapUsedMb: number; rssMb: number };
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   const options = await gatewayOptionsFor(spec.stages);
   // BENCH_AUDIT=memory: an in-memory audit sink instead of the durable log, to tell the log's
   // share of a call's time from the rest (never in a reported run).
-  const audit = process.env.BENCH_AUDIT === 'memory' ? { audit: new MemoryAuditSink() } : {};
+  const audit = process.env.BENCH_AUDIT === 'memory' || spec.auditInMemory ? { audit: new MemoryAuditSink(0) } : {}; // keeps nothing
   const gateway = await startGateway(parseConfig(spec.yaml, 'bench gateway config'), { logger: stderrLogger('warn'), ...(spec.home ? { home: spec.home } : {}), ...options, ...audit });
   let profiler: Session | undefined;
   const reply = (m: object): void => void process.send?.(m);

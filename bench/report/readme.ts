@@ -2,6 +2,7 @@ import type { GatewayProfile } from '../profile/gateway-profile.js';
 import { remediesFor } from './remedies.js';
 import type { BenchResults } from './run-results.js';
 import type { ScenarioResult } from './scenario-results.js';
+import { DURABLE_WAIT_DIAGNOSTIC } from '../e2e/scenarios.js';
 
 /**
  * bench/README.md from one results file. Every figure in it comes from that file; the prose
@@ -38,6 +39,7 @@ export function renderReadme(r: BenchResults, resultsFile: string, chartFile: st
   out.push(...scaling(r), '');
   out.push(...micro(r), '');
   out.push(...profiles(r.profiles), '');
+  out.push(...durableWait(r), '');
   out.push(...memory(r));
   out.push(...method(), '');
   return out.join('\n');
@@ -170,7 +172,7 @@ function memory(r: BenchResults): string[] {
 
 /** From reading the code the sustained-calls figures point at; update when src/mcp/endpoint.ts changes. */
 const MEMORY_REMEDY = [
-  'What would close the gap: `src/mcp/endpoint.ts` `McpEndpoint.request` stores every request\'s `MessageChannel` — which holds its `ServerResponse`, and so the socket and request objects — in `session.channels`, and schedules `setTimeout(() => session.channels.delete(id), 60_000)` per request; that timer\'s closure also keeps a session alive for a minute after its DELETE. A `tools/call` answer nearly always goes out as plain JSON, which no client can resume, so there is nothing to keep: delete the channel as soon as it ends in JSON mode, release `res` in `MessageChannel.finish()`, and for SSE channels keep only those with events a client could still ask for, bounded per session and expired by one sweep per session instead of a timer per request. V8 sizes the heap to the live set, so RSS follows the live heap down.',
+  'Answered calls no longer keep their stream for resumption (src/mcp/endpoint.ts drops a channel once its answer reached the client; only an SSE stream a client could still resume is kept, for 60 s). What remains per recent call is not yet attributed: the next step is a heap snapshot under sustained calls (`node --heapsnapshot-signal=SIGUSR2` on the gateway of `scaling/sessions.ts`) compared with one at idle, and then bounding whatever grows with the call rate.',
 ];
 
 function profiles(list: GatewayProfile[]): string[] {
@@ -201,6 +203,36 @@ function profiles(list: GatewayProfile[]): string[] {
   }
   return lines;
 }
+
+/**
+ * The full HTTP pipeline against the same with the audit log in memory, per concurrency: what
+ * waiting for the durable decision record (fail closed) costs, measured in this run.
+ */
+function durableWait(r: BenchResults): string[] {
+  const rows: string[] = [];
+  for (const d of r.scenarios.filter((s) => s.name === DURABLE_WAIT_DIAGNOSTIC)) {
+    const full = r.scenarios.find((s) => s.name === 'toolgate-full-http' && s.concurrency === d.concurrency);
+    if (!full) continue;
+    rows.push(`| ${d.concurrency} | ${int(full.throughput_rps)} | ${int(d.throughput_rps)} | ${signed(full.added_p50_ms, 3)} | ${signed(d.added_p50_ms, 3)} | ${signed(full.added_p99_ms, 3)} | ${signed(d.added_p99_ms, 3)} | ${f(full.cpu_ms_per_call, 3)} | ${f(d.cpu_ms_per_call, 3)} |`);
+  }
+  if (rows.length === 0) return [];
+  return [
+    '## The durable decision record',
+    '',
+    `A call is forwarded only once its decision record is on disk (fail closed). \`${DURABLE_WAIT_DIAGNOSTIC}\` is \`toolgate-full-http\` with the audit log swapped for an in-memory sink that keeps nothing — not a mode toolgate offers — measured in the same rounds, so the difference is what that wait costs here:`,
+    '',
+    '| c | calls/s durable | calls/s in memory | added p50 ms durable | in memory | added p99 ms durable | in memory | CPU ms/call durable | in memory |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    ...DURABLE_WAIT_NOTES,
+  ];
+}
+
+/** From A/B runs with bench/ab.ts and bench/micro/audit-calls.ts (2026-11-24); re-check when the audit path changes. */
+const DURABLE_WAIT_NOTES = [
+  'What the wait is made of, from A/B diagnostics with `bench/ab.ts` and `bench/micro/audit-calls.ts`: not the fsync itself (with `synchronous=NORMAL`, no fsync, c=1 throughput barely moved) and not the writer thread (committing on the main thread did not help either): any wait in the call path — even an in-memory sink that waits on a worker sleeping for a few microseconds — costs this VM about as much as the durable one, and the steps after the wait run slower (cold caches after the idle). At c=16 and above many calls share one commit (group commit), so the fsyncs per call fall; the CPU column shows what the durable log still costs per call on top (hashing and canonical bytes on the event loop, the hand-off to the writer thread, SQLite\'s own work and the kernel\'s for the WAL). Closing the c=1 gap needs either a host with cheap wake-ups or a different durability rule (for example: forward once the record is in the writer\'s queue, refuse new calls if a commit fails); the second trades the fail-closed guarantee of DESIGN.md and is not made here.',
+];
 
 function method(): string[] {
   return [

@@ -23,34 +23,28 @@ export const REMEDIES: Remedy[] = [
       'Each forwarded call writes twice to a loopback socket: the response to the client and the request to the upstream (writev is the syscall, charged with the kernel\'s loopback delivery). The bare pass-through in the floor-http row pays the same. toolgate cannot remove it except by not adding the hop (a stdio upstream has no second socket write); keep it to one write each — headers and body corked together, as today — and never split a response into write() + end().',
   },
   {
-    title: 'An AbortError built for every finished upstream request',
-    matches: fn(/^(DOMException|abort|abortSignal)$/, /abort_controller|domexception|^$/),
-    advice:
-      'src/upstream (HttpUpstreamTransport.untrack, called when a request\'s body has been read) calls controller.abort() on every request\'s own AbortController; abort() with no reason constructs a DOMException, whose stack capture is the cost. Once the answer is in there is nothing to abort: remove the caller-signal listener and drop the controller instead, and abort only requests still in flight (close(), caller cancellation).',
-  },
-  {
     title: 'AbortControllers created per call',
     matches: fn(/^(createAbortSignal|AbortController|get signal)$/),
     advice:
-      'Two AbortControllers are made per call: one per downstream request in src/mcp/endpoint.ts McpEndpoint.request (used only if the client sends notifications/cancelled) and one per upstream send in src/upstream (track). Create the downstream one lazily when a cancellation arrives (keep a pending-cancel flag per request id) and let the upstream request use the caller\'s signal directly when it has one.',
+      'One AbortController remains per downstream request, in src/mcp/endpoint.ts McpEndpoint.request (the upstream transport now shares one lifetime signal for requests without a caller signal). It is used only if the client sends notifications/cancelled for that request: create it lazily when a cancellation arrives (a pending-cancel flag per request id) and hand the transport no signal until then.',
   },
   {
-    title: 'Garbage collection: per-request objects kept alive for a minute',
+    title: 'Garbage collection: per-call allocations',
     matches: fn('(garbage collector)'),
     advice:
-      'src/mcp/endpoint.ts McpEndpoint.request keeps every request\'s MessageChannel — and through it the ServerResponse and socket — in session.channels for 60 s via one setTimeout per request, even when the answer went out as plain JSON and can never be resumed. At thousands of calls/s that is hundreds of thousands of live objects: each old-space GC marks them all, and RSS grows with throughput (see rss_mb in the scenario rows). Drop the channel as soon as it has ended in JSON mode (only SSE channels can be resumed with Last-Event-ID), release `res` in MessageChannel.finish(), and expire SSE channels with one sweep per session rather than a timer per request.',
+      'Answered calls no longer keep their stream (dropped as soon as the answer reached the client), so what the collector handles now is short-lived per-call garbage: the parsed request, the audit record body and its canonical string, the minted token, header objects, the upstream answer parsed and serialised again. The largest single source to cut is parsing and re-serialising the upstream answer: relay the body bytes with only the id rewritten where the message allows it.',
   },
   {
-    title: 'undici request set-up per call',
-    matches: fn(/^(Request|RequestHandler|parseURL|parseOrigin|request|dispatch|\(anonymous\))$/, /undici\/(index\.js|lib\/core\/request|lib\/api\/api-request|lib\/core\/util)/),
+    title: 'Ed25519 signing of the per-call token',
+    matches: fn(/^(sign|signOneShot|Sign)$/),
     advice:
-      'HttpUpstreamTransport calls undici.request(urlString, { dispatcher: agent }) per message: the URL is parsed and the Agent looks up its origin pool every time. A Pool (or Client) per upstream origin, called as pool.request({ path, method, headers, body }) with the path pre-computed at start-up, skips both; headers can be a prebuilt array with only the per-call values changed.',
+      'Minting signs one token per allowed call (src/credentials/minter.ts). It cannot be cached (the token names the call and its argument hash), but it can overlap the durable wait: the decision record\'s hash is known before its commit is on disk, so the token could be minted while the commit is in flight instead of after it (needs an audit-sink method that returns the reference before durability).',
   },
   {
     title: 'Async hops on the forwarding path',
     matches: fn(/^(runMicrotasks|processTicksAndRejections|nextTick)$/),
     advice:
-      'Each awaited stage resumes through the microtask queue. Today the pass-through stages are async functions that return immediately (identity.authenticate, credentials.credentialFor, two audit.record calls per call): when a stage has nothing to wait for, let it return a plain value and skip the await (`const r = stage(); if (r instanceof Promise) await r`), and keep the stages that land later synchronous where they can be (Cedar evaluation and signing are synchronous).',
+      'Each awaited stage resumes through the microtask queue. The policy decision is no longer awaited when it is synchronous; identity (a cache hit), credentials (minting is synchronous) and the stages with nothing to do still return promises: return plain values where a stage has nothing to wait for and await only a real promise (`const r = stage(); if (r instanceof Promise) await r`).',
   },
 ];
 
