@@ -13,48 +13,9 @@ import { SseParser, type SseEvent } from '../src/upstream/sse.js';
 import { StdioUpstreamTransport } from '../src/upstream/stdio.js';
 import { UpstreamTransportError, type UpstreamTransport } from '../src/upstream/transport.js';
 import { everythingEntry, freePort, startEverythingHttp, type EverythingHttp } from './support/servers.js';
+import { Inbox, type Received } from './support/transport-inbox.js';
 
 const PROTOCOL = '2025-11-25';
-
-interface Received {
-  message: JsonRpcMessage;
-  relatedTo: JsonRpcId | undefined;
-}
-
-/** Records what a transport delivers and lets a test wait for one message. */
-class Inbox {
-  readonly received: Received[] = [];
-  readonly errors: Error[] = [];
-  readonly closes: string[] = [];
-  private waiters: Array<{ match: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
-
-  attach(transport: UpstreamTransport): void {
-    transport.onmessage = (message, relatedTo) => {
-      const entry = { message, relatedTo };
-      this.received.push(entry);
-      for (const waiter of this.waiters.filter((w) => w.match(entry))) {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        waiter.resolve(entry);
-      }
-    };
-    transport.onerror = (error) => this.errors.push(error);
-    transport.onclose = (reason) => this.closes.push(reason);
-  }
-
-  /** The first message (already received or still to come) that matches; fails after 10 s so a broken test ends. */
-  waitFor(match: (r: Received) => boolean, what: string): Promise<Received> {
-    const found = this.received.find(match);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no message: ${what}; got ${JSON.stringify(this.received)}`)), 10_000);
-      this.waiters.push({ match, resolve: (r) => { clearTimeout(timer); resolve(r); } });
-    });
-  }
-
-  response(id: JsonRpcId): Promise<Received> {
-    return this.waitFor((r) => 'id' in r.message && r.message.id === id && !('method' in r.message), `response ${id}`);
-  }
-}
 
 /** A node:http server for faults a real MCP server will not produce on demand. */
 async function startFixture(handler: http.RequestListener): Promise<{ url: string; stop: () => Promise<void> }> {

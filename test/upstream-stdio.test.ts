@@ -1,63 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { JsonRpcId, JsonRpcMessage } from '../src/mcp/jsonrpc.js';
+import type { JsonRpcMessage } from '../src/mcp/jsonrpc.js';
 import { StdioUpstreamTransport } from '../src/upstream/stdio.js';
 import { UpstreamTransportError } from '../src/upstream/transport.js';
 import { everythingEntry } from './support/servers.js';
+import { Inbox } from './support/transport-inbox.js';
 
-
-interface Received {
-  message: JsonRpcMessage;
-  relatedTo: JsonRpcId | undefined;
-}
-
-/** Records what a transport delivers and lets a test wait for one message or the close. */
-class Inbox {
-  readonly received: Received[] = [];
-  readonly errors: Error[] = [];
-  readonly closes: string[] = [];
-  private readonly waiters: Array<() => void> = [];
-
-  attach(transport: StdioUpstreamTransport): void {
-    transport.onmessage = (message, relatedTo) => {
-      this.received.push({ message, relatedTo });
-      this.wake();
-    };
-    transport.onerror = (error) => {
-      this.errors.push(error);
-      this.wake();
-    };
-    transport.onclose = (reason) => {
-      this.closes.push(reason);
-      this.wake();
-    };
-  }
-
-  /** Resolves once `ready()` holds; fails after 10 s so a broken test ends. */
-  async until<T>(ready: () => T | undefined, what: string): Promise<T> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const value = ready();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}; got ${JSON.stringify(this.received)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  response(id: JsonRpcId): Promise<Received> {
-    return this.until(() => this.received.find((r) => 'id' in r.message && r.message.id === id && !('method' in r.message)), `response ${id}`);
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-}
 
 function isAlive(pid: number): boolean {
   try {
