@@ -96,7 +96,7 @@ async function usage(config: GatewayConfig, observation: Observation, by: GroupB
   const policy = config.policy!;
   const bench = await openWorkbench(config);
   try {
-    const oracle = new GrantOracle(policy, bench.stage.view, config.upstreams.map((u) => u.id));
+    const oracle = new GrantOracle(policy, bench.stage.view, config.upstreams);
     const kinds = new ToolKinds(policy.kinds);
     const catalog: CatalogTool[] = [...bench.registry.catalog.entries('tools')].map((e) => ({ upstream: e.upstream, target: e.original, tool: e.exposed, kind: kinds.of(e.upstream, e.original) }));
     const down = config.upstreams.filter((u) => !catalog.some((t) => t.upstream === u.id)).map((u) => u.id);
@@ -108,7 +108,6 @@ async function usage(config: GatewayConfig, observation: Observation, by: GroupB
       catalog,
       grant: (p, upstream, target) => oracle.grant(p, upstream, target),
       kindOf: (upstream, target) => kinds.of(upstream, target),
-      baseline,
       agents: policy.agents,
       knownScopes,
       by,

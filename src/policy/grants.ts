@@ -11,6 +11,7 @@
  * Read by `toolgate report usage` (src/report); never on the request path.
  */
 import { isAuthorizedPartial, policyToJson, policyToText, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import type { UpstreamConfig } from '../config/types.js';
 import type { Principal } from '../pipeline/stages.js';
 import type { CatalogView } from './catalog-view.js';
 import { CompiledPolicySet, type CedarRequest } from './compiled.js';
@@ -62,10 +63,14 @@ export class GrantOracle {
   /** `@scope` annotations of permit policies, by policy id. */
   readonly scopeOf: Map<string, string>;
 
+  /** Baseline scopes per upstream: a caller without them reaches none of its tools. */
+  private readonly baseline: Map<string, string[]>;
+
   /** Throws PolicyLoadError when the policies do not validate against the view's schema. */
-  constructor(settings: PolicySettings, private readonly view: CatalogView, upstreams: string[]) {
+  constructor(settings: PolicySettings, private readonly view: CatalogView, upstreams: Array<Pick<UpstreamConfig, 'id' | 'scopes'>>) {
     const sources: PolicySource[] = readPolicies(settings.files);
-    this.set = new CompiledPolicySet(sources, view.schemaTools(), 'grants', upstreams);
+    this.set = new CompiledPolicySet(sources, view.schemaTools(), 'grants', upstreams.map((u) => u.id));
+    this.baseline = new Map(upstreams.map((u) => [u.id, u.scopes ?? []]));
     this.requests = new RequestBuilder(settings);
     this.policies = Object.fromEntries(sources.map((s) => [s.id, s.text]));
     const texts = sources.map((s) => s.text);
@@ -77,10 +82,15 @@ export class GrantOracle {
     return this.set.hash;
   }
 
-  /** The grant of `upstream`'s tool `tool` (its own name) to `principal`; undefined: denied for every argument, session and time. */
+  /**
+   * The grant of `upstream`'s tool `tool` (its own name) to `principal`; undefined: denied for
+   * every argument, session and time, or unreachable — the router's server layer asks for the
+   * upstream's baseline scopes first (not of anonymous callers).
+   */
   grant(principal: Principal, upstream: string, tool: string): Grant | undefined {
     const view = this.view.tools.get(actionIdOf(upstream, tool));
     if (!view) return undefined;
+    if (!principal.anonymous && (this.baseline.get(upstream) ?? []).some((s) => !principal.scopes.includes(s))) return undefined;
     const request = this.requests.build(principal, view.resource, { hour: 0, minute: 0, minuteOfDay: 0, weekday: 'Mon' }, undefined, {});
     // Many users with the same tenant and scopes are one question when no policy reads the user id.
     const key = `${request.action}\u0000${request.principal.id}\u0000${JSON.stringify(pruneValue(request.entities[0]!.attrs, this.reads.principal))}\u0000${JSON.stringify(pruneValue(request.context, this.reads.context))}`;

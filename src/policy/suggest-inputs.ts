@@ -33,18 +33,16 @@ export function catalogTools(bench: Workbench): Map<string, SuggestTool> {
  * baseline scopes held, as the router requires.
  */
 export function grantsOf(bench: Workbench, settings: PolicySettings, upstreams: UpstreamConfig[], calls: ObservedCall[], tools: Map<string, SuggestTool>): Map<string, Set<string>> {
-  const oracle = new GrantOracle(settings, bench.stage.view, upstreams.map((u) => u.id));
-  const baseline = new Map(upstreams.map((u) => [u.id, u.scopes ?? []]));
+  const oracle = new GrantOracle(settings, bench.stage.view, upstreams);
   const contexts = new Map<string, ObservedCall>();
   for (const c of calls) contexts.set([c.agent, c.user ?? '', c.tenant ?? '', [...c.scopes].sort().join(' ')].join('\u0000'), c);
   const granted = new Map<string, Set<string>>();
   for (const c of contexts.values()) {
-    const principal = principalOf({ agent: c.agent, ...(c.user ? { user: c.user } : {}), ...(c.tenant ? { tenant: c.tenant } : {}), scopes: c.scopes });
+    const principal = { ...principalOf({ agent: c.agent, ...(c.user ? { user: c.user } : {}), ...(c.tenant ? { tenant: c.tenant } : {}), scopes: c.scopes }), anonymous: c.agent === 'anonymous' };
     const set = granted.get(c.agent) ?? granted.set(c.agent, new Set()).get(c.agent)!;
     for (const action of tools.keys()) {
       const slash = action.indexOf('/');
       const upstream = action.slice(0, slash);
-      if (c.agent !== 'anonymous' && (baseline.get(upstream) ?? []).some((s) => !c.scopes.includes(s))) continue;
       if (oracle.grant(principal, upstream, action.slice(slash + 1))) set.add(action);
     }
   }

@@ -6,7 +6,7 @@
  *
  * "Granted" is asked per principal context seen in the range (agent, user, tenant, scopes as
  * recorded), arguments, session and time unknown (src/policy/grants.ts), united over contexts.
- * An upstream's baseline scopes must be in the context too, as the router requires.
+ * The oracle also asks for an upstream's baseline scopes, as the router does.
  */
 import type { Principal } from '../pipeline/stages.js';
 import type { Condition, Grant } from '../policy/grants.js';
@@ -30,8 +30,6 @@ export interface UsageInputs {
   catalog: CatalogTool[];
   grant(principal: Principal, upstream: string, target: string): Grant | undefined;
   kindOf(upstream: string, target: string): ToolKind;
-  /** Upstream id → scopes a caller must carry to reach it at all. */
-  baseline: Record<string, string[]>;
   /** `policy.agents`: agents the config knows; those with no call are reported granted, unused. */
   agents: Record<string, { tenant?: string }>;
   /** Scopes assumed for a configured agent with no call (every scope the config names). */
@@ -145,8 +143,6 @@ function groupUsage(key: string, calls: ObservedCall[], contexts: Principal[], i
   const catalog = inputs.by === 'upstream' ? inputs.catalog.filter((t) => t.upstream === key) : inputs.catalog;
   for (const c of catalog) {
     for (const p of contexts) {
-      // The router's server layer: baseline scopes first (not asked of anonymous callers, as there).
-      if (!p.anonymous && (inputs.baseline[c.upstream] ?? []).some((s) => !p.scopes.includes(s))) continue;
       const g = inputs.grant(p, c.upstream, c.target);
       if (!g) continue;
       const t = entry(c.upstream, c.target, c.tool, c.kind);
