@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Checkpoint } from './checkpoint.js';
 import { AuditError } from './errors.js';
 import { storeError } from './sqlite-store.js';
-import type { AuditStore, ChainInfo, ChainTail, PayloadRow, RecordFilter, StoredRecord } from './store.js';
+import { filterConditions, type AuditStore, type ChainInfo, type ChainTail, type PayloadRow, type RecordFilter, type StoredRecord } from './store.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -159,17 +159,7 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async query(filter: RecordFilter): Promise<StoredRecord[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const eq: Array<[keyof RecordFilter, string]> = [['user', 'user_id'], ['agent', 'agent_id'], ['tool', 'tool'], ['verdict', 'verdict'], ['session', 'session'], ['trace', 'trace'], ['kind', 'kind'], ['chain', 'chain']];
-    for (const [key, column] of eq) {
-      if (filter[key] !== undefined) {
-        args.push(filter[key]);
-        where.push(`${column} = $${args.length}`);
-      }
-    }
-    if (filter.from) (args.push(filter.from.toISOString()), where.push(`at >= $${args.length}`));
-    if (filter.to) (args.push(filter.to.toISOString()), where.push(`at < $${args.length}`));
+    const { where, args } = filterConditions(filter, (n) => `$${n}`);
     args.push(filter.limit ?? 1000);
     const rows = await this.read<StoredRecord & { seq: string }>(
       `SELECT chain, seq, prev, hash, at, kind, agent_id AS agent, user_id AS "user", tenant, tool, verdict, session, trace, request, body FROM ${this.schema}.records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, chain, seq LIMIT $${args.length}`,

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Checkpoint } from './checkpoint.js';
 import { AuditError } from './errors.js';
-import type { AuditStore, ChainInfo, ChainTail, PayloadRow, RecordFilter, StoredRecord } from './store.js';
+import { filterConditions, type AuditStore, type ChainInfo, type ChainTail, type PayloadRow, type RecordFilter, type StoredRecord } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chains (chain TEXT PRIMARY KEY, instance TEXT NOT NULL, started_at TEXT NOT NULL, sealed_at TEXT, host TEXT, pid INTEGER);
@@ -143,17 +143,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async query(filter: RecordFilter): Promise<StoredRecord[]> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    const eq: Array<[keyof RecordFilter, string]> = [['user', 'user_id'], ['agent', 'agent_id'], ['tool', 'tool'], ['verdict', 'verdict'], ['session', 'session'], ['trace', 'trace'], ['kind', 'kind'], ['chain', 'chain']];
-    for (const [key, column] of eq) {
-      if (filter[key] !== undefined) {
-        where.push(`${column} = ?`);
-        args.push(filter[key]);
-      }
-    }
-    if (filter.from) (where.push('at >= ?'), args.push(filter.from.toISOString()));
-    if (filter.to) (where.push('at < ?'), args.push(filter.to.toISOString()));
+    const { where, args } = filterConditions(filter, () => '?');
     const sql = `SELECT chain, seq, prev, hash, at, kind, agent_id AS agent, user_id AS user, tenant, tool, verdict, session, trace, request, body FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, chain, seq LIMIT ?`;
     return this.db.prepare(sql).all(...args, filter.limit ?? 1000) as StoredRecord[];
   }

@@ -88,6 +88,24 @@ export interface AuditStore {
   close(): Promise<void>;
 }
 
+/**
+ * The WHERE conditions of a RecordFilter over the records table and their values, in order;
+ * `placeholder(n)` writes the n-th parameter as the store's driver wants it (`?` or `$n`).
+ */
+export function filterConditions(filter: RecordFilter, placeholder: (n: number) => string): { where: string[]; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  const add = (condition: string, value: unknown): void => {
+    args.push(value);
+    where.push(`${condition} ${placeholder(args.length)}`);
+  };
+  const eq: Array<[keyof RecordFilter, string]> = [['user', 'user_id'], ['agent', 'agent_id'], ['tool', 'tool'], ['verdict', 'verdict'], ['session', 'session'], ['trace', 'trace'], ['kind', 'kind'], ['chain', 'chain']];
+  for (const [key, column] of eq) if (filter[key] !== undefined) add(`${column} =`, filter[key]);
+  if (filter.from) add('at >=', filter.from.toISOString());
+  if (filter.to) add('at <', filter.to.toISOString());
+  return { where, args };
+}
+
 /** Query columns of a record body (the body is already redacted). */
 export function columnsOf(body: { principal?: { agent?: string; user?: string; tenant?: string }; tool?: string; verdict?: string; session?: string; trace?: string; request?: string }): Pick<StoredRecord, 'agent' | 'user' | 'tenant' | 'tool' | 'verdict' | 'session' | 'trace' | 'request'> {
   return {
