@@ -6,10 +6,10 @@
  * development issuer for tokens, and a fixed clock (policy time) the caller moves.
  */
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { freePort } from '../bench/processes/free-port.js';
 import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
 import { demoConfig, exampleCommand } from '../src/cli/demo.js';
 import { loadConfig } from '../src/config/load.js';
@@ -102,15 +102,4 @@ export async function startStagingWorld(o: StagingOptions): Promise<StagingWorld
     },
   };
   return world;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }

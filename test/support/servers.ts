@@ -1,21 +1,12 @@
 /** Real upstream servers for tests: started on free loopback ports, always stopped by the caller. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
+import { freePort } from '../../bench/processes/free-port.js';
+
+export { freePort };
 
 const require = createRequire(import.meta.url);
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 export function everythingEntry(): string {
   return require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
