@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import type { AuthConfig } from '../../src/config/types.js';
+import { parseConfig } from '../../src/config/load.js';
 import { BearerAuthenticator } from '../../src/identity/authenticator.js';
 import { keySourceFor } from '../../src/identity/key-source.js';
 import { ProtectedResource } from '../../src/identity/protected-resource.js';
@@ -78,21 +78,12 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
   const jwksUri = `http://127.0.0.1:${(jwksServer.address() as { port: number }).port}/jwks`;
   const issuer = 'https://issuer.bench';
-  const config: AuthConfig = {
-    mode: 'oauth',
-    issuers: [{ issuer, jwksUri, algorithms: ['RS256', 'ES256', 'EdDSA'] }],
-    tokenTypes: ['at+jwt'],
-    clockSkewSeconds: 30,
-    maxTokenLifetimeSeconds: 86_400,
-    requiredClaims: ['sub', 'jti'],
-    claims: { agent: 'client_id', user: 'sub', tenant: 'tenant' },
-    requireCertTokenAgreement: false,
-    maxTokenBytes: 8192,
-    jwksRefreshMinSeconds: 30,
-    cacheMaxEntries: 100_000,
-    devIssuer: false,
-    devIssuerFile: '',
-  };
+  // The defaults the gateway would apply (parsed as any config is), with a larger verified-token cache.
+  const config = parseConfig(
+    `auth:\n  issuers:\n    - issuer: ${issuer}\n      jwks_uri: ${jwksUri}\n      algorithms: [RS256, ES256, EdDSA]\n  cache_max_entries: 100000\nupstreams:\n  - id: bench\n    url: http://127.0.0.1:9/mcp\n`,
+    'bench identity config',
+    {},
+  ).auth!;
   const resource = new ProtectedResource({ authorizationServers: [issuer], scopesSupported: ['crm.read'], certificateBound: false });
   resource.bind(RESOURCE);
   const stage = new BearerAuthenticator({
