@@ -63,7 +63,8 @@ export async function runStaging(argv: string[], out: (s: string) => void = (s) 
 
     h('toolgate policy suggest');
     const config = loadConfig(world.configFile);
-    const s = await suggestPolicies(config, world.configFile, { range: { from: day1From, to: day1To }, out: join(home, 'suggested-policies'), at: new Date(DAY1.getTime() + 2 * 3600_000).toISOString() });
+    const observation = await withAuditStore({ config: world.configFile }, (store) => observeCalls(store, { from: day1From, to: day1To }));
+    const s = await suggestPolicies(config, observation, { out: join(home, 'suggested-policies'), at: new Date(DAY1.getTime() + 2 * 3600_000).toISOString() });
     out(summary(s));
 
     h('toolgate policy test suggested-policies/tests.yaml --policies suggested-policies');

@@ -2,7 +2,7 @@
  * `toolgate policy validate|test|explain --config FILE`: the policy set checked against the live
  * catalog's schema, a table of expected decisions run against it, and one request explained
  * (`--policies DIR`: against those files instead). `suggest|shadow|promote`: the candidate-set
- * workflow of docs/least-privilege.md (src/policy/suggest-cli.ts).
+ * workflow of docs/least-privilege.md (src/cli/candidate.ts).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,7 +13,7 @@ import { loadConfig } from '../config/load.js';
 import { PolicyLoadError } from '../policy/errors.js';
 import { ask, type Answer, type Question } from '../policy/explain.js';
 import { NoPolicySection, openWorkbench, type Workbench } from '../policy/workbench.js';
-import { runCandidate } from '../policy/suggest-cli.js';
+import { runCandidate } from './candidate.js';
 import type { GatewayConfig } from '../config/types.js';
 
 const USAGE = `usage: toolgate policy validate --config FILE

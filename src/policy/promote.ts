@@ -9,8 +9,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
-import { withAuditStore } from '../cli/audit-store.js';
-import { observeCalls, type TimeRange } from '../report/observed.js';
+import type { ObservedCall } from '../report/observed.js';
 import { compareShadow, wouldBreak, type ShadowComparison } from './disagreements.js';
 import { policyFiles, readPolicies } from './source.js';
 import { NoPolicySection, openWorkbench } from './workbench.js';
@@ -36,7 +35,8 @@ export interface Promotion {
   forced: boolean;
 }
 
-export async function promoteShadow(config: GatewayConfig, configFile: string, o: { range: TimeRange; force?: boolean; now?: Date }): Promise<Promotion> {
+/** `calls`: the decisions of the range the shadow evidence is judged on. */
+export async function promoteShadow(config: GatewayConfig, calls: ObservedCall[], o: { force?: boolean; now?: Date } = {}): Promise<Promotion> {
   if (!config.policy) throw new NoPolicySection(config.source);
   const { files, shadowFiles } = config.policy;
   if (shadowFiles.length === 0) throw new NoShadowSet(`${config.source} has no policy.shadow: there is no candidate set to promote (add policy.shadow: <files> and run traffic with it first)`);
@@ -47,7 +47,6 @@ export async function promoteShadow(config: GatewayConfig, configFile: string, o
   const status = bench.stage.status();
   await bench.close();
   const shadowHash = status.shadowPolicySetHash!;
-  const calls = (await withAuditStore({ config: configFile }, (store) => observeCalls(store, o.range))).calls;
   const comparison = compareShadow(calls, shadowHash);
   if (!o.force) {
     if (comparison.evaluated === 0) throw new PromotionRefused(`no decision in the range was evaluated by the shadow set ${shadowHash}: run traffic with it as policy.shadow first (or pass --force)`);

@@ -8,14 +8,14 @@
  */
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import { timeOption, UsageError, withAuditStore } from '../cli/audit-store.js';
+import { timeOption, UsageError, withAuditStore } from './audit-store.js';
 import { observeCalls, type TimeRange } from '../report/observed.js';
-import { compareShadow, renderComparison } from './disagreements.js';
-import { PolicyLoadError } from './errors.js';
-import { NoShadowSet, PromotionRefused, promoteShadow, renderPromotion } from './promote.js';
-import { NothingObserved } from './suggest.js';
-import { OutDirNotEmpty, suggestPolicies, summary } from './suggest-command.js';
-import { NoPolicySection } from './workbench.js';
+import { compareShadow, renderComparison } from '../policy/disagreements.js';
+import { PolicyLoadError } from '../policy/errors.js';
+import { NoShadowSet, PromotionRefused, promoteShadow, renderPromotion } from '../policy/promote.js';
+import { NothingObserved } from '../policy/suggest.js';
+import { OutDirNotEmpty, suggestPolicies, summary } from '../policy/suggest-command.js';
+import { NoPolicySection } from '../policy/workbench.js';
 
 type Out = (s: string) => void;
 
@@ -37,14 +37,14 @@ export async function runCandidate(sub: 'suggest' | 'shadow' | 'promote', o: Can
     const range = rangeOf(o);
     if (o.at !== undefined) timeOption(o.at, '--at');
     const config = loadConfig(o.config);
+    const observation = await withAuditStore({ config: o.config }, (store) => observeCalls(store, range));
     if (sub === 'suggest') {
-      const s = await suggestPolicies(config, o.config, { range, out: o.out ?? DEFAULT_SUGGEST_OUT, ...(o.force ? { force: true } : {}), ...(o.at ? { at: new Date(o.at).toISOString() } : {}) });
+      const s = await suggestPolicies(config, observation, { out: o.out ?? DEFAULT_SUGGEST_OUT, ...(o.force ? { force: true } : {}), ...(o.at ? { at: new Date(o.at).toISOString() } : {}) });
       out(summary(s));
       return 0;
     }
     if (sub === 'shadow') {
-      const calls = (await withAuditStore({ config: o.config }, (store) => observeCalls(store, range))).calls;
-      const comparison = compareShadow(calls);
+      const comparison = compareShadow(observation.calls);
       if (comparison.evaluated === 0) {
         if (!config.policy?.shadowFiles.length) throw new UsageError(`${o.config} has no policy.shadow and no decision in the range carries a shadow verdict; configure policy.shadow: <files> and run traffic first`);
         err(`no decision in the range was evaluated by a shadow set (policy.shadow is configured: has the gateway run with it since?)\n`);
@@ -53,7 +53,7 @@ export async function runCandidate(sub: 'suggest' | 'shadow' | 'promote', o: Can
       out(o.json ? JSON.stringify(comparison, null, 2) + '\n' : renderComparison(comparison));
       return 0;
     }
-    const p = await promoteShadow(config, o.config, { range, ...(o.force ? { force: true } : {}) });
+    const p = await promoteShadow(config, observation.calls, o.force ? { force: true } : {});
     out(renderPromotion(p));
     return 0;
   } catch (e) {
