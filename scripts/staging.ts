@@ -4,7 +4,7 @@
  *
  *   day 1  the demo's agents work through the gateway (SDK clients, dev-issuer tokens, a fixed
  *          in-business-hours policy clock); most granted tools are never used
- *          → the usage report (when src/report/usage.ts is there), `policy suggest`, and the
+ *          → the usage report (when src/least-privilege/usage-report.ts is there), `policy suggest`, and the
  *            suggestion's own test table run against it
  *   day 2  the gateway restarts with the suggestion as `policy.shadow`; the same kind of traffic
  *          plus a few calls to tools unused on day 1
@@ -23,9 +23,9 @@ import { parseArgs } from 'node:util';
 import { withAuditStore } from '../src/cli/audit-store.js';
 import { runPolicy } from '../src/cli/policy.js';
 import { loadConfig } from '../src/config/load.js';
-import { observeCalls } from '../src/report/observed.js';
-import { compareShadow, renderComparison, wouldBreak } from '../src/policy/disagreements.js';
-import { figuresOf, suggestPolicies, summary } from '../src/policy/suggest-command.js';
+import { observeCalls } from '../src/least-privilege/observed.js';
+import { compareShadow, renderComparison, wouldBreak } from '../src/least-privilege/disagreements.js';
+import { figuresOf, suggestPolicies, summary } from '../src/least-privilege/suggest-command.js';
 import { driveDay } from './staging-traffic.js';
 import { startStagingWorld } from './staging-world.js';
 

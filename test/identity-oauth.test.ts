@@ -188,7 +188,7 @@ test('key rotation at the issuer is picked up without a restart; unknown kids re
 });
 
 test('2026-07-28 (stateless) requests: no token → 401; a missing baseline scope → 403 insufficient_scope; the upstream not called', async () => {
-  const { MetaKey, MODERN_PROTOCOL_VERSION: V } = await import('../src/mcp/modern.js');
+  const { MetaKey, MODERN_PROTOCOL_VERSION: V } = await import('../src/protocol/modern.js');
   const call = (name: string) => ({
     jsonrpc: '2.0',
     id: 9,

@@ -1,5 +1,5 @@
 /**
- * Tests of the 2026-07-28 wire functions in src/mcp/modern.ts: unit tests naming each input,
+ * Tests of the 2026-07-28 wire functions in src/protocol/modern.ts: unit tests naming each input,
  * then the real thing: an SDK v2 client captured by a node:http server, an SDK v2 server
  * (createMcpHandler) driven by the gateway-side functions, and an SDK v1 legacy server probed.
  */
@@ -13,7 +13,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { createMcpHandler, McpServer, inputRequired, acceptedContent } from '@modelcontextprotocol/server';
 import { McpServer as V1McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport as V1Transport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { JsonRpcMessage, JsonRpcRequest } from '../src/mcp/jsonrpc.js';
+import type { JsonRpcMessage, JsonRpcRequest } from '../src/protocol/jsonrpc.js';
 import {
   MODERN_PROTOCOL_VERSION,
   MetaKey,
@@ -42,7 +42,7 @@ import {
   withoutRequestEnvelope,
   withoutRetryInput,
   type HeaderBag,
-} from '../src/mcp/modern.js';
+} from '../src/protocol/modern.js';
 
 const V = MODERN_PROTOCOL_VERSION;
 const envelopeMeta = (extra: Record<string, unknown> = {}) => ({

@@ -13,7 +13,7 @@ import { ZonedTime } from '../src/policy/clock.js';
 import { CompiledPolicySet, type CedarRequest } from '../src/policy/compiled.js';
 import { buildSchema, type SchemaTool } from '../src/policy/schema.js';
 import { parseFile } from '../src/policy/source.js';
-import { usageOf } from '../src/policy/usage.js';
+import { usageOf } from '../src/policy/context-reads.js';
 import { startPolicyWorld, Session, type PolicyWorld } from './support/policy-world.js';
 import { as } from './support/test-identity.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { policyCommand as run } from './support/policy-command.js';
 import { withAuditStore } from '../src/cli/audit-store.js';
-import { observeCalls } from '../src/report/observed.js';
+import { observeCalls } from '../src/least-privilege/observed.js';
 import { startStagingWorld, type StagingWorld } from '../scripts/staging-world.js';
 
 const POLICY_TIME = '2026-11-24T10:00:00.000Z'; // Tuesday 11:00 in Berlin

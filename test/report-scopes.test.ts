@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { runReport } from '../src/cli/report.js';
-import type { ScopeReport } from '../src/report/scopes.js';
+import type { ScopeReport } from '../src/least-privilege/scope-report.js';
 import { driveStaging, PRINCIPALS, STAGING, startStagingWorld, type StagingWorld } from './support/staging-world.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { runReport } from '../src/cli/report.js';
-import type { UsageGroup, UsageReport } from '../src/report/usage.js';
+import type { UsageGroup, UsageReport } from '../src/least-privilege/usage-report.js';
 import { Session } from './support/policy-world.js';
 import { driveStaging, PRINCIPALS, startStagingWorld, type StagingWorld } from './support/staging-world.js';
 import { as } from './support/test-identity.js';

@@ -7,11 +7,11 @@ import { request } from 'undici';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import type { JsonRpcId, JsonRpcMessage } from '../src/mcp/jsonrpc.js';
-import { HttpUpstreamTransport } from '../src/upstream/http.js';
-import { SseParser, type SseEvent } from '../src/upstream/sse.js';
-import { StdioUpstreamTransport } from '../src/upstream/stdio.js';
-import { UpstreamTransportError, type UpstreamTransport } from '../src/upstream/transport.js';
+import type { JsonRpcId, JsonRpcMessage } from '../src/protocol/jsonrpc.js';
+import { HttpUpstreamTransport } from '../src/upstream/transport/http.js';
+import { SseParser, type SseEvent } from '../src/upstream/transport/sse.js';
+import { StdioUpstreamTransport } from '../src/upstream/transport/stdio.js';
+import { UpstreamTransportError, type UpstreamTransport } from '../src/upstream/transport/transport.js';
 import { everythingEntry, freePort, startEverythingHttp, type EverythingHttp } from './support/servers.js';
 import { Inbox, type Received } from './support/transport-inbox.js';
 

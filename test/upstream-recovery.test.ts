@@ -14,9 +14,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import type { UpstreamConfig } from '../src/config/types.js';
-import type { JsonRpcMessage, JsonRpcResponse } from '../src/mcp/jsonrpc.js';
-import { UpstreamClient, type UpstreamEvents, type UpstreamState } from '../src/mcp/upstream-client.js';
-import { HttpUpstreamTransport } from '../src/upstream/http.js';
+import type { JsonRpcMessage, JsonRpcResponse } from '../src/protocol/jsonrpc.js';
+import { UpstreamClient, type UpstreamEvents, type UpstreamState } from '../src/upstream/client.js';
+import { HttpUpstreamTransport } from '../src/upstream/transport/http.js';
 import { freePort, startEverythingHttp } from './support/servers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];

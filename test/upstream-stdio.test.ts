@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { JsonRpcMessage } from '../src/mcp/jsonrpc.js';
-import { StdioUpstreamTransport } from '../src/upstream/stdio.js';
-import { UpstreamTransportError } from '../src/upstream/transport.js';
+import type { JsonRpcMessage } from '../src/protocol/jsonrpc.js';
+import { StdioUpstreamTransport } from '../src/upstream/transport/stdio.js';
+import { UpstreamTransportError } from '../src/upstream/transport/transport.js';
 import { everythingEntry } from './support/servers.js';
 import { Inbox } from './support/transport-inbox.js';
 

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCrmServer } from '../../examples/crm/server.js';
-import { UpstreamRegistry } from '../../src/catalog/registry.js';
+import { UpstreamRegistry } from '../../src/upstream/registry.js';
 import { silentLogger } from '../../src/log.js';
 import { MemoryAuditSink } from '../../src/pipeline/pass-through.js';
 import type { Invocation, Principal, RequestContext } from '../../src/pipeline/stages.js';

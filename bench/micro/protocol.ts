@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { MessageChannel } from '../../src/mcp/channel.js';
-import { classifyMessage, type JsonRpcMessage } from '../../src/mcp/jsonrpc.js';
+import { classifyMessage, type JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import { measureSync, type MicroFigure } from './measure.js';
 
 const CALL_BODY = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 42, method: 'tools/call', params: { name: 'fast__echo', arguments: { message: 'hello' } } }));

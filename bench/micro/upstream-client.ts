@@ -1,7 +1,7 @@
 import type { UpstreamConfig } from '../../src/config/types.js';
-import type { JsonRpcId, JsonRpcMessage } from '../../src/mcp/jsonrpc.js';
-import { UpstreamClient } from '../../src/mcp/upstream-client.js';
-import type { UpstreamTransport } from '../../src/upstream/transport.js';
+import type { JsonRpcId, JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
+import { UpstreamClient } from '../../src/upstream/client.js';
+import type { UpstreamTransport } from '../../src/upstream/transport/transport.js';
 import { answer } from '../fixture/echo-tools.js';
 import { measureAsync, type MicroFigure } from './measure.js';
 

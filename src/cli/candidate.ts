@@ -9,12 +9,12 @@
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { timeOption, UsageError, withAuditStore } from './audit-store.js';
-import { observeCalls, type TimeRange } from '../report/observed.js';
-import { compareShadow, renderComparison } from '../policy/disagreements.js';
+import { observeCalls, type TimeRange } from '../least-privilege/observed.js';
+import { compareShadow, renderComparison } from '../least-privilege/disagreements.js';
 import { PolicyLoadError } from '../policy/errors.js';
-import { NoShadowSet, PromotionRefused, promoteShadow, renderPromotion } from '../policy/promote.js';
-import { NothingObserved } from '../policy/suggest.js';
-import { OutDirNotEmpty, suggestPolicies, summary } from '../policy/suggest-command.js';
+import { NoShadowSet, PromotionRefused, promoteShadow, renderPromotion } from '../least-privilege/promote.js';
+import { NothingObserved } from '../least-privilege/suggest.js';
+import { OutDirNotEmpty, suggestPolicies, summary } from '../least-privilege/suggest-command.js';
 import { NoPolicySection } from '../policy/workbench.js';
 
 type Out = (s: string) => void;

@@ -7,17 +7,17 @@ import { parseArgs } from 'node:util';
 import type { GatewayConfig } from '../config/types.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import { GrantOracle, permitScopes } from '../policy/grants.js';
+import { GrantOracle, permitScopes } from '../least-privilege/grants.js';
 import { PolicyLoadError } from '../policy/errors.js';
 import { ToolKinds } from '../policy/kinds.js';
 import { readPolicies } from '../policy/source.js';
 import { openWorkbench } from '../policy/workbench.js';
-import { observeCalls, type Observation, type TimeRange } from '../report/observed.js';
-import { scopeReport } from '../report/scopes.js';
-import { scopesText } from '../report/scopes-text.js';
-import { GROUPINGS, usageReport, type CatalogTool, type GroupBy } from '../report/usage.js';
-import { usageHtml } from '../report/usage-html.js';
-import { usageText } from '../report/usage-table.js';
+import { observeCalls, type Observation, type TimeRange } from '../least-privilege/observed.js';
+import { scopeReport } from '../least-privilege/scope-report.js';
+import { scopesText } from '../least-privilege/scope-report-text.js';
+import { GROUPINGS, usageReport, type CatalogTool, type GroupBy } from '../least-privilege/usage-report.js';
+import { usageHtml } from '../least-privilege/usage-report-html.js';
+import { usageText } from '../least-privilege/usage-report-table.js';
 import { timeOption, UsageError, withAuditStore, type StoreOptions } from './audit-store.js';
 
 const USAGE = `usage:

@@ -5,7 +5,7 @@
  * watches the store; SIGHUP also reloads).
  */
 import { parseArgs } from 'node:util';
-import { UpstreamRegistry } from '../catalog/registry.js';
+import { UpstreamRegistry } from '../upstream/registry.js';
 import { PinStore, pinKey, type PinStatus } from '../catalog/pinning.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';

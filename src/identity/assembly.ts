@@ -5,7 +5,7 @@ import { devTrustedIssuer, loadOrCreateDevIssuer, writeDevIssuer, type DevIssuer
 import type { TrustedIssuer } from './jwt.js';
 import { keySourceFor } from './key-source.js';
 import { ProtectedResource } from './protected-resource.js';
-import { UpstreamScopes } from './upstream-scopes.js';
+import { UpstreamScopes } from './server-access.js';
 
 /** The identity layer as the gateway wires it: the stage, the server layer, the public documents. */
 export interface IdentityAssembly {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, errorResponse } from '../mcp/jsonrpc.js';
+import { ErrorCode, errorResponse } from '../protocol/jsonrpc.js';
 import { reply } from '../mcp/endpoint.js';
 import type { OriginGuard } from './origin-guard.js';
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcMessage } from './jsonrpc.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 
 /**
  * Where messages for one downstream request (or the session's GET stream) go.

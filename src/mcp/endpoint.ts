@@ -4,9 +4,9 @@ import { BodyTooLargeError, readBody } from '../listener/body.js';
 import { isRejection, type IdentityStage, type Principal, type RequestContext } from '../pipeline/stages.js';
 import { LEGACY_CAPABILITIES } from './capabilities.js';
 import { MessageChannel } from './channel.js';
-import type { Dispatcher } from './dispatch.js';
-import { isLegacyVersion, negotiateLegacyVersion } from './eras.js';
-import { classifyClientEra } from './modern.js';
+import type { Dispatcher } from '../pipeline/dispatch.js';
+import { isLegacyVersion, negotiateLegacyVersion } from '../protocol/eras.js';
+import { classifyClientEra } from '../protocol/modern.js';
 import type { StatelessEndpoint } from './stateless.js';
 import {
   classifyMessage,
@@ -18,7 +18,7 @@ import {
   type JsonRpcMessage,
   type JsonRpcNotification,
   type JsonRpcRequest,
-} from './jsonrpc.js';
+} from '../protocol/jsonrpc.js';
 import { ClientSession, requestKey } from './session.js';
 import type { SessionStore } from './session-store.js';
 

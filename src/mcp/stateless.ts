@@ -3,8 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal, RequestContext } from '../pipeline/stages.js';
 import type { Caller } from './caller.js';
 import { MessageChannel } from './channel.js';
-import type { Dispatcher } from './dispatch.js';
-import { ErrorCode, errorResponse, isNotification, isRequest, isResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import type { Dispatcher } from '../pipeline/dispatch.js';
+import { ErrorCode, errorResponse, isNotification, isRequest, isResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import {
   checkModernHeaders,
   checkProtocolVersion,
@@ -17,8 +17,8 @@ import {
   REMOVED_METHODS,
   withoutRequestEnvelope,
   type RequestEnvelope,
-} from './modern.js';
-import { LEGACY_VERSIONS } from './eras.js';
+} from '../protocol/modern.js';
+import { LEGACY_VERSIONS } from '../protocol/eras.js';
 
 export interface StatelessOptions {
   serverInfo: { name: string; version: string };

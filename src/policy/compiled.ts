@@ -19,7 +19,7 @@ import {
 import { PolicyLoadError } from './errors.js';
 import { actionAncestors, buildSchema, type SchemaTool } from './schema.js';
 import { fromCedarError, type PolicySource } from './source.js';
-import { pruneType, pruneValue, usageOf, type Usage } from './usage.js';
+import { pruneType, pruneValue, usageOf, type Usage } from './context-reads.js';
 
 export interface CedarRequest {
   principal: EntityUidJson & { type: string; id: string };

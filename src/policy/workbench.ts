@@ -5,7 +5,7 @@
  * anything as a side effect); decisions are the policy's alone.
  */
 import type { GatewayConfig } from '../config/types.js';
-import { UpstreamRegistry } from '../catalog/registry.js';
+import { UpstreamRegistry } from '../upstream/registry.js';
 import { silentLogger, type Logger } from '../log.js';
 import { MemoryAuditSink } from '../pipeline/pass-through.js';
 import type { Principal } from '../pipeline/stages.js';

@@ -1,5 +1,5 @@
-import type { JsonRpcId, JsonRpcMessage } from '../../src/mcp/jsonrpc.js';
-import type { UpstreamTransport } from '../../src/upstream/transport.js';
+import type { JsonRpcId, JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
+import type { UpstreamTransport } from '../../src/upstream/transport/transport.js';
 
 export interface Received {
   message: JsonRpcMessage;

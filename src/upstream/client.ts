@@ -7,19 +7,19 @@
  * upstream-handshake.ts, the probation after a recovery in upstream-probation.ts.
  */
 import type { UpstreamConfig } from '../config/types.js';
-import type { UpstreamTransport } from '../upstream/transport.js';
-import { UpstreamTransportError } from '../upstream/transport.js';
+import type { UpstreamTransport } from './transport/transport.js';
+import { UpstreamTransportError } from './transport/transport.js';
 // The code is the transport contract's; only the HTTP transport has sessions to lose.
-import { SESSION_EXPIRED } from '../upstream/http-session.js';
-import { LATEST_LEGACY_VERSION } from './eras.js';
-import { handshake } from './upstream-handshake.js';
-import { outgoingCall, UpstreamCallError, type ForwardOptions } from './upstream-call.js';
-import { UpstreamInbox } from './upstream-inbox.js';
-import { CallsInFlight } from './upstream-in-flight.js';
-import { Probation } from './upstream-probation.js';
-import { ErrorCode, errorResponse, isErrorResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import { SESSION_EXPIRED } from './transport/http-session.js';
+import { LATEST_LEGACY_VERSION } from '../protocol/eras.js';
+import { handshake } from './handshake.js';
+import { outgoingCall, UpstreamCallError, type ForwardOptions } from './call.js';
+import { UpstreamInbox } from './inbox.js';
+import { CallsInFlight } from './in-flight.js';
+import { Probation } from './probation.js';
+import { ErrorCode, errorResponse, isErrorResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 
-export type { CallSink, ForwardOptions } from './upstream-call.js';
+export type { CallSink, ForwardOptions } from './call.js';
 export { UpstreamCallError, isErrorResponse };
 
 export interface UpstreamEvents {
@@ -35,7 +35,7 @@ export type UpstreamState = 'starting' | 'ready' | 'down';
 
 /*
  * Session recovery. An upstream that restarted (or expired our session) refuses the old session
- * id; the transport reports SESSION_EXPIRED (src/upstream/http-session.ts has the rule). Then,
+ * id; the transport reports SESSION_EXPIRED (src/upstream/transport/http-session.ts has the rule). Then,
  * without the restart backoff, a new transport performs the handshake while new calls wait for
  * it, and a request whose send() was refused that way — the server rejected it before running
  * it — is sent once more on the new session. Requests the old session had accepted may have

@@ -6,7 +6,7 @@
  * never guessed (see `attribute`). The UpstreamClient owns the calls and the sessions; the inbox
  * only reads the one (upstream-in-flight.ts) and answers on the other.
  */
-import type { UpstreamTransport } from '../upstream/transport.js';
+import type { UpstreamTransport } from './transport/transport.js';
 import {
   ErrorCode,
   errorResponse,
@@ -18,9 +18,9 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
   type JsonRpcResponse,
-} from './jsonrpc.js';
-import { fromModern, type PendingCall } from './upstream-call.js';
-import type { CallsInFlight } from './upstream-in-flight.js';
+} from '../protocol/jsonrpc.js';
+import { fromModern, type PendingCall } from './call.js';
+import type { CallsInFlight } from './in-flight.js';
 
 /** What the inbox needs from the client whose upstream it reads. */
 export interface InboxHost {

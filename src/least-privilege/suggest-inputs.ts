@@ -6,13 +6,13 @@
  */
 import { policyToJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { UpstreamConfig } from '../config/types.js';
-import type { ObservedCall } from '../report/observed.js';
+import type { ObservedCall } from './observed.js';
 import { GrantOracle } from './grants.js';
-import type { PolicySettings } from './settings.js';
-import { PROMPT_ACTION, RESOURCE_ACTION } from './schema.js';
-import { readPolicies, type PolicySource } from './source.js';
+import type { PolicySettings } from '../policy/settings.js';
+import { PROMPT_ACTION, RESOURCE_ACTION } from '../policy/schema.js';
+import { readPolicies, type PolicySource } from '../policy/source.js';
 import type { ProposalInput, SuggestTool } from './suggest.js';
-import { principalOf, type Workbench } from './workbench.js';
+import { principalOf, type Workbench } from '../policy/workbench.js';
 
 /** Every tool of the live catalog by Cedar action id. */
 export function catalogTools(bench: Workbench): Map<string, SuggestTool> {

@@ -5,10 +5,10 @@
  * The UpstreamClient (upstream-client.ts) owns the table of these records and the sessions they
  * are sent on.
  */
-import type { UpstreamTransport } from '../upstream/transport.js';
-import { classifyResult, unmarkResult, withRequestEnvelope } from './modern.js';
-import { eraHeaders, GATEWAY_CLIENT_INFO, MODERN_CLIENT_CAPABILITIES } from './upstream-handshake.js';
-import { ErrorCode, errorResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
+import type { UpstreamTransport } from './transport/transport.js';
+import { classifyResult, unmarkResult, withRequestEnvelope } from '../protocol/modern.js';
+import { eraHeaders, GATEWAY_CLIENT_INFO, MODERN_CLIENT_CAPABILITIES } from './handshake.js';
+import { ErrorCode, errorResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 
 /** Where an upstream's messages about one forwarded call go (the downstream request's stream). */
 export interface CallSink {

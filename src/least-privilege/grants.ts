@@ -13,14 +13,14 @@
 import { isAuthorizedPartial, policyToJson, policyToText, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { UpstreamConfig } from '../config/types.js';
 import type { Principal } from '../pipeline/stages.js';
-import type { CatalogView } from './catalog-view.js';
-import { CompiledPolicySet, type CedarRequest } from './compiled.js';
-import type { ToolKind } from './kinds.js';
-import { RequestBuilder } from './request.js';
-import { actionIdOf, kindGroup, serverGroup } from './schema.js';
-import type { PolicySettings } from './settings.js';
-import { readPolicies, type PolicySource } from './source.js';
-import { pruneValue, usageOf, type Usage } from './usage.js';
+import type { CatalogView } from '../policy/catalog-view.js';
+import { CompiledPolicySet, type CedarRequest } from '../policy/compiled.js';
+import type { ToolKind } from '../policy/kinds.js';
+import { RequestBuilder } from '../policy/request.js';
+import { actionIdOf, kindGroup, serverGroup } from '../policy/schema.js';
+import type { PolicySettings } from '../policy/settings.js';
+import { readPolicies, type PolicySource } from '../policy/source.js';
+import { pruneValue, usageOf, type Usage } from '../policy/context-reads.js';
 
 /** One policy that still decides once everything known is filled in. */
 export interface Condition {

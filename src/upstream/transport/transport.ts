@@ -1,4 +1,4 @@
-import type { JsonRpcId, JsonRpcMessage } from '../mcp/jsonrpc.js';
+import type { JsonRpcId, JsonRpcMessage } from '../../protocol/jsonrpc.js';
 
 /**
  * How the gateway talks to one upstream MCP server, below the protocol: bytes in, messages out.

@@ -4,7 +4,7 @@
  * conditions a grant carries (argument constraints, time windows).
  */
 import { textTable } from './text-table.js';
-import { percent, type Share, type UsageGroup, type UsageReport } from './usage.js';
+import { percent, type Share, type UsageGroup, type UsageReport } from './usage-report.js';
 
 const ratio = (s: Share): string => `${s.used}/${s.granted} ${percent(s)}`;
 

@@ -1,13 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { UpstreamRegistry } from '../catalog/registry.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { CatalogEntry, CatalogKind } from '../catalog/catalog.js';
-import type { AuditRef, AuditSink, CredentialStage, Invocation, PolicyStage, RequestContext } from '../pipeline/stages.js';
-import type { Caller } from './caller.js';
-import type { MessageChannel } from './channel.js';
-import { ErrorCode, errorResponse, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
-import type { SubscriptionTable } from './subscriptions.js';
-import type { CallSink } from './upstream-client.js';
-import { InsufficientScope, type ServerAccess } from '../identity/upstream-scopes.js';
+import type { AuditRef, AuditSink, CredentialStage, Invocation, PolicyStage, RequestContext } from './stages.js';
+import type { Caller } from '../mcp/caller.js';
+import type { MessageChannel } from '../mcp/channel.js';
+import { ErrorCode, errorResponse, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
+import type { SubscriptionTable } from '../mcp/subscriptions.js';
+import type { CallSink } from '../upstream/client.js';
+import { InsufficientScope, type ServerAccess } from '../identity/server-access.js';
 import type { ArgumentCheck } from '../policy/arguments.js';
 import { AuditError } from '../audit/errors.js';
 
@@ -15,7 +15,7 @@ export interface DispatchStages {
   policy: PolicyStage;
   credentials: CredentialStage;
   audit: AuditSink;
-  /** Server layer: per-upstream baseline scopes (src/identity/upstream-scopes.ts); absent: none. */
+  /** Server layer: per-upstream baseline scopes (src/identity/server-access.ts); absent: none. */
   access?: ServerAccess;
   /** Tool-argument validation against inputSchema (src/policy/arguments.ts); absent: none. */
   arguments?: ArgumentCheck;

@@ -5,11 +5,11 @@
  * grant oracle in, the report out; src/cli/report.ts does the reading and printing.
  *
  * "Granted" is asked per principal context seen in the range (agent, user, tenant, scopes as
- * recorded), arguments, session and time unknown (src/policy/grants.ts), united over contexts.
+ * recorded), arguments, session and time unknown (src/least-privilege/grants.ts), united over contexts.
  * The oracle also asks for an upstream's baseline scopes, as the router does.
  */
 import type { Principal } from '../pipeline/stages.js';
-import type { Condition, Grant } from '../policy/grants.js';
+import type { Condition, Grant } from './grants.js';
 import type { ToolKind } from '../policy/kinds.js';
 import type { Observation, ObservedCall } from './observed.js';
 

@@ -1,4 +1,4 @@
-import { ErrorCode, errorResponse, isErrorResponse, isResponse, type JsonRpcId } from '../mcp/jsonrpc.js';
+import { ErrorCode, errorResponse, isErrorResponse, isResponse, type JsonRpcId } from '../../protocol/jsonrpc.js';
 import { ACCEPT_SSE, describeCause, invalidAnswer, mediaType, messageTooLarge, parseMessage, readCapped, readWithin, type ResponseData } from './http-body.js';
 import { isSessionRejection } from './http-session.js';
 import { consume, followRequestStream, newStream, type StreamOwner } from './http-stream.js';

@@ -4,7 +4,7 @@
  * summary table and each group's tools. No script, no external asset: it opens offline and can
  * be attached to a review as it is.
  */
-import { percent, type Share, type UsageGroup, type UsageReport } from './usage.js';
+import { percent, type Share, type UsageGroup, type UsageReport } from './usage-report.js';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

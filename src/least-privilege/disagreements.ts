@@ -6,7 +6,7 @@
  *   these calls; `toolgate policy promote` requires none.
  * - would widen: the enforced set denied, the shadow set would allow.
  */
-import type { ObservedCall } from '../report/observed.js';
+import type { ObservedCall } from './observed.js';
 
 export type Direction = 'would-break' | 'would-widen';
 

@@ -6,7 +6,7 @@
  *   toolgate policy test DIR/tests.yaml --config FILE --policies DIR
  */
 import { stringify } from 'yaml';
-import type { ObservedCall } from '../report/observed.js';
+import type { ObservedCall } from './observed.js';
 import type { Proposal, SuggestTool } from './suggest.js';
 import { permitId } from './suggest-cedar.js';
 

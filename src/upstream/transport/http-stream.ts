@@ -1,4 +1,4 @@
-import { ErrorCode, errorResponse, isResponse, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.js';
+import { ErrorCode, errorResponse, isResponse, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { ACCEPT_SSE, isSuccess, mediaType, messageTooLarge, parseMessage, type Body, type ResponseData } from './http-body.js';
 import { SseParser, type SseEvent } from './sse.js';
 import type { UpstreamTransportError } from './transport.js';

@@ -6,7 +6,7 @@ import {
   type JsonRpcErrorResponse,
   type JsonRpcId,
   type JsonRpcMessage,
-} from '../mcp/jsonrpc.js';
+} from '../../protocol/jsonrpc.js';
 
 /*
  * What an upstream's HTTP answer looks like to the transport: its media type, its body read

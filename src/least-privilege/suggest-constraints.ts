@@ -11,7 +11,7 @@
  * - `scope`: every call was allowed by a permit carrying `@scope(S)` and the caller had S;
  *   kept (annotation and condition), so a caller lacking S still hears 403 insufficient_scope.
  */
-import type { ObservedCall } from '../report/observed.js';
+import type { ObservedCall } from './observed.js';
 import type { SuggestTool } from './suggest.js';
 
 export type Constraint =

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
-import { isRequest, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.js';
+import { isRequest, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { readAnswer, readRefusal } from './http-answer.js';
 import { ACCEPT_POST, ACCEPT_SSE, DEFAULT_MAX_MESSAGE_BYTES, describeCause, isSuccess, mediaType, type ResponseData } from './http-body.js';
 import { followEventStream } from './http-event-stream.js';

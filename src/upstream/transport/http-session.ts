@@ -14,7 +14,7 @@ import { request, type Dispatcher } from 'undici';
  * rejection. The error body is not read: its wording differs between servers and SDK versions,
  * and a client that matched it would break on the next release. A 400 can also mean something
  * else (a proxy's own validation, a protocol version the server stopped accepting), so the
- * transport only reports, and the owner (src/mcp/upstream-client.ts) bounds what a wrong guess
+ * transport only reports, and the owner (src/upstream/client.ts) bounds what a wrong guess
  * costs: one re-handshake for all requests refused together, one retry per request, and a
  * probation after each re-handshake during which refusals are not taken for session loss.
  *

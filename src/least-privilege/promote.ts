@@ -9,10 +9,10 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
-import type { ObservedCall } from '../report/observed.js';
+import type { ObservedCall } from './observed.js';
 import { compareShadow, wouldBreak, type ShadowComparison } from './disagreements.js';
-import { policyFiles, readPolicies } from './source.js';
-import { NoPolicySection, openWorkbench } from './workbench.js';
+import { policyFiles, readPolicies } from '../policy/source.js';
+import { NoPolicySection, openWorkbench } from '../policy/workbench.js';
 
 /** A promotion the operator has to decide about (exit 1), with the reason. */
 export class PromotionRefused extends Error {

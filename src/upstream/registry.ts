@@ -1,11 +1,11 @@
 import type { UpstreamConfig } from '../config/types.js';
-import { UpstreamClient, type UpstreamState } from '../mcp/upstream-client.js';
-import type { JsonRpcMessage, JsonRpcNotification } from '../mcp/jsonrpc.js';
-import { HttpUpstreamTransport } from '../upstream/http.js';
+import { UpstreamClient, type UpstreamState } from './client.js';
+import type { JsonRpcMessage, JsonRpcNotification } from '../protocol/jsonrpc.js';
+import { HttpUpstreamTransport } from './transport/http.js';
 import { readUpstreamTls } from '../credentials/upstream-tls.js';
-import { StdioUpstreamTransport } from '../upstream/stdio.js';
-import type { UpstreamTransport } from '../upstream/transport.js';
-import { Catalog, type CatalogKind, type Listed } from './catalog.js';
+import { StdioUpstreamTransport } from './transport/stdio.js';
+import type { UpstreamTransport } from './transport/transport.js';
+import { Catalog, type CatalogKind, type Listed } from '../catalog/catalog.js';
 
 export interface RegistryEvents {
   catalogChanged(kind: 'tools' | 'prompts' | 'resources'): void;

@@ -1,5 +1,5 @@
 /** `toolgate report scopes` as text: per upstream, then per agent, each scope with the allowed calls that needed it. */
-import type { ScopeReport, ScopeUse } from './scopes.js';
+import type { ScopeReport, ScopeUse } from './scope-report.js';
 import { textTable } from './text-table.js';
 
 const tools = (u: ScopeUse): string => (u.tools.length > 4 ? `${u.tools.slice(0, 4).join(', ')}, … (${u.tools.length})` : u.tools.join(', ') || '-');

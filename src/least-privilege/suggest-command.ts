@@ -7,15 +7,15 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
-import type { Observation } from '../report/observed.js';
-import { CompiledPolicySet } from './compiled.js';
-import { PolicyLoadError } from './errors.js';
-import { parseFile, type PolicySource } from './source.js';
+import type { Observation } from './observed.js';
+import { CompiledPolicySet } from '../policy/compiled.js';
+import { PolicyLoadError } from '../policy/errors.js';
+import { parseFile, type PolicySource } from '../policy/source.js';
 import { proposePolicies, type Proposal, type SuggestTool } from './suggest.js';
 import { renderProposal } from './suggest-cedar.js';
 import { catalogTools, enforcedPolicies, grantsOf } from './suggest-inputs.js';
 import { buildTestTable, renderTestTable, TESTS_FILE, type TestTable } from './suggest-tests.js';
-import { NoPolicySection, openWorkbench } from './workbench.js';
+import { NoPolicySection, openWorkbench } from '../policy/workbench.js';
 
 export interface SuggestOptions {
   out: string;

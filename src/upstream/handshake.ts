@@ -1,7 +1,7 @@
 import type { UpstreamConfig } from '../config/types.js';
-import { LATEST_LEGACY_VERSION } from './eras.js';
-import { isErrorResponse, type JsonRpcRequest, type JsonRpcResponse } from './jsonrpc.js';
-import { classifyDiscoverProbe, MODERN_PROTOCOL_VERSION, modernHeadersFor, withRequestEnvelope } from './modern.js';
+import { LATEST_LEGACY_VERSION } from '../protocol/eras.js';
+import { isErrorResponse, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
+import { classifyDiscoverProbe, MODERN_PROTOCOL_VERSION, modernHeadersFor, withRequestEnvelope } from '../protocol/modern.js';
 
 /** What a handshake with one upstream settled: its era and what it said about itself. */
 export interface Handshake {

@@ -5,10 +5,10 @@
  * stop a call. Which session a call goes on, and sending it again after a session loss, is the
  * UpstreamClient's (upstream-client.ts).
  */
-import type { UpstreamTransport } from '../upstream/transport.js';
-import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from './jsonrpc.js';
-import type { PendingCall } from './upstream-call.js';
-import type { HandshakeRequest } from './upstream-handshake.js';
+import type { UpstreamTransport } from './transport/transport.js';
+import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../protocol/jsonrpc.js';
+import type { PendingCall } from './call.js';
+import type { HandshakeRequest } from './handshake.js';
 
 /** Sends without waiting; `via` undefined means the upstream's current session. */
 export type QuietSend = (message: JsonRpcMessage, via: UpstreamTransport | undefined) => void;

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { classifyMessage, type JsonRpcId, type JsonRpcMessage } from '../mcp/jsonrpc.js';
+import { classifyMessage, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { utf8Bytes } from './sse.js';
 import { UpstreamTransportError, type SendOptions, type UpstreamTransport } from './transport.js';
-import { withCredentialMeta } from '../credentials/stdio-meta.js';
+import { withCredentialMeta } from './stdio-meta.js';
 
 export interface StdioUpstreamOptions {
   command: string;

@@ -5,9 +5,9 @@
  * the grants and the enforced set come in, a Proposal goes out (rendered by suggest-cedar.ts and
  * suggest-tests.ts, written by suggest-command.ts).
  */
-import type { ObservedCall } from '../report/observed.js';
-import type { ToolKind } from './kinds.js';
-import type { PolicySource } from './source.js';
+import type { ObservedCall } from './observed.js';
+import type { ToolKind } from '../policy/kinds.js';
+import type { PolicySource } from '../policy/source.js';
 import { constraintsFor, type Constraint } from './suggest-constraints.js';
 
 /** One tool of the live catalog as the suggestion sees it. */
