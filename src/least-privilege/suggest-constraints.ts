@@ -12,7 +12,7 @@
  *   kept (annotation and condition), so a caller lacking S still hears 403 insufficient_scope.
  */
 import type { ObservedCall } from './observed.js';
-import type { SuggestTool } from './suggest.js';
+import type { SuggestTool } from './suggest-tool.js';
 
 export type Constraint =
   | { kind: 'own-tenant'; argument: string }

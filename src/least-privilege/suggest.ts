@@ -6,21 +6,11 @@
  * suggest-tests.ts, written by suggest-command.ts).
  */
 import type { ObservedCall } from './observed.js';
-import type { ToolKind } from '../policy/kinds.js';
 import type { PolicySource } from '../policy/source.js';
 import { constraintsFor, type Constraint } from './suggest-constraints.js';
+import type { SuggestTool } from './suggest-tool.js';
 
-/** One tool of the live catalog as the suggestion sees it. */
-export interface SuggestTool {
-  /** Cedar action id, `crm/search_contacts`. */
-  action: string;
-  /** The name clients call, `crm__search_contacts`. */
-  exposed: string;
-  kind: ToolKind;
-  inputSchema: unknown;
-  /** The tool's Cedar argument attributes (schema.ts argumentShape). */
-  argumentShape: Record<string, { type: string }>;
-}
+export type { SuggestTool } from './suggest-tool.js';
 
 export interface ToolPermit {
   tool: SuggestTool;
