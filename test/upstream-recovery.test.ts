@@ -131,7 +131,13 @@ describe('UpstreamClient recovers when a real server-everything restarts (HTTP 4
     const inFlight = client.forward({
       jsonrpc: '2.0', id: 'long', method: 'tools/call',
       params: { name: 'trigger-long-running-operation', arguments: { duration: 4, steps: 4 }, _meta: { progressToken: 'p' } },
-    }, { sink: { notify: (n) => void progress.push(n.method), request: () => Promise.reject(new Error('unexpected')) } });
+    }, {
+      sink: {
+        notify: (n) => void progress.push(n.method),
+        // server-everything asks for roots 350 ms after initialize, i.e. while this call is in flight.
+        request: (r) => Promise.resolve({ jsonrpc: '2.0', id: r.id, error: { code: -32601, message: `${r.method}: this client serves no requests` } }),
+      },
+    });
     // The first progress notification proves the server is running the call (one step is 1 s).
     await waitFor(() => progress.length > 0, { what: 'the first progress of the long-running call' });
     await server.stop();
