@@ -9,7 +9,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freePort } from '../bench/processes/free-port.js';
+import { freePort } from '../test/support/free-port.js';
 import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
 import { demoConfig, exampleCommand } from '../src/cli/demo.js';
 import { loadConfig } from '../src/config/load.js';

@@ -11,6 +11,7 @@ import { trustedKeys } from '../src/audit/checkpoint.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { verifyStore } from '../src/audit/verify-store.js';
 import { tempDir } from './audit-support.js';
+import { waitFor } from './support/wait-for.js';
 
 /**
  * The gateway as its own process (`toolgate serve`, from source under tsx), killed with SIGKILL
@@ -69,7 +70,7 @@ test('SIGKILL under load: every call that succeeded has its decision record; the
       }
     }
   });
-  while (succeeded.length < 150) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => succeeded.length >= 150, { what: '150 successful calls before the kill', timeoutMs: 60_000 });
   first.child.kill('SIGKILL');
   stop = true;
   await Promise.all(workers);
@@ -79,8 +80,8 @@ test('SIGKILL under load: every call that succeeded has its decision record; the
   // The next run seals the dead chain at start, and seals its own on a clean stop.
   const second = await serve(config);
   const exited = new Promise((r) => second.child.once('exit', r));
-  // serve installs its SIGTERM handler just after the listener logs its address.
-  await new Promise((r) => setTimeout(r, 500));
+  // serve installs its SIGTERM handler just after the listener logs its address, before it can answer a request.
+  await waitFor(async () => (await fetch(second.url.replace(/\/mcp$/, '/healthz'))).ok, { what: 'the second gateway to answer /healthz' });
   second.child.kill('SIGTERM');
   await exited;
 

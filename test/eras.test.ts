@@ -12,6 +12,7 @@ import { exampleCommand } from '../src/cli/demo.js';
 import { startCrmServer } from '../examples/crm/server.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
 import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
+import { waitFor } from './support/wait-for.js';
 
 let gateway: RunningGateway;
 let crm: Awaited<ReturnType<typeof startCrmServer>>;
@@ -105,10 +106,10 @@ describe('2026-07-28 on the wire', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 40, method: 'tools/call', params: { name: 'probe__wait_for_cancel', arguments: { tag: 'modern-disconnect' }, _meta: MODERN_META } }),
       signal: abort.signal,
     }).catch(() => undefined);
-    for (let i = 0; i < 200 && !probe.log.calls.some((c) => (c.args as { tag: string }).tag === 'modern-disconnect'); i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => probe.log.calls.some((c) => (c.args as { tag: string }).tag === 'modern-disconnect'), { what: 'the call to reach the upstream' });
     abort.abort();
     await call;
-    for (let i = 0; i < 200 && !probe.log.cancelled.includes('modern-disconnect'); i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => probe.log.cancelled.includes('modern-disconnect'), { what: 'the upstream to see the cancellation' });
     assert.ok(probe.log.cancelled.includes('modern-disconnect'), 'the upstream was told to cancel');
   });
 

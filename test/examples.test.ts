@@ -15,6 +15,7 @@ import { StreamableHTTPClientTransport as HttpClientTransportV1 } from '@modelco
 import { Client as ClientV2, StreamableHTTPClientTransport as HttpClientTransportV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioClientTransportV2 } from '@modelcontextprotocol/client/stdio';
 import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
+import { waitFor } from './support/wait-for.js';
 
 // Source run: test/examples.test.ts + tsx; compiled run: dist/test/examples.test.js + dist/examples.
 const fromSource = import.meta.url.endsWith('.ts');
@@ -293,7 +294,7 @@ describe('hr example (SDK v1 server, stdio)', () => {
       child.stdin.write(`${JSON.stringify(initialize)}\n`);
       child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
       child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' })}\n`);
-      while (stdoutLines.length < 2) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => stdoutLines.length >= 2, { what: 'two responses on stdout', timeoutMs: 15_000 });
       const messages = stdoutLines.map((l) => JSON.parse(l) as { id?: number; result?: Record<string, unknown> });
       assert.deepEqual(
         messages.map((m) => m.id),

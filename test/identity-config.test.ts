@@ -12,6 +12,7 @@ import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
 import { startAuthorizationServer } from './support/authorization-server.js';
 import { startProbeServer } from './fixtures/probe-server.js';
+import { tempHome } from './support/temp-home.js';
 
 const UPSTREAM = 'upstreams:\n  - id: crm\n    url: http://127.0.0.1:1/mcp\n';
 
@@ -60,14 +61,15 @@ test('auth config: defaults, relative paths against the config folder, per-upstr
 
 test('listening beyond loopback without auth: refuses to start (ERR_AUTH_REQUIRED); auth: { mode: none } is the explicit way', async () => {
   const probe = await startProbeServer();
+  const home = tempHome();
   try {
     const open = `listener:\n  host: 0.0.0.0\n  port: 0\nupstreams:\n  - id: crm\n    url: ${probe.url}\n`;
-    await assert.rejects(startGateway(parseConfig(open, 'open.yaml'), { logger: silentLogger }), (err: StartupError) => {
+    await assert.rejects(startGateway(parseConfig(open, 'open.yaml'), { logger: silentLogger, home: home.path }), (err: StartupError) => {
       assert.equal(err.code, 'ERR_AUTH_REQUIRED');
       assert.match(err.message, /auth: \{ mode: none \}/);
       return true;
     });
-    const explicit = await startGateway(parseConfig(`${open}auth:\n  mode: none\n`, 'open.yaml'), { logger: silentLogger });
+    const explicit = await startGateway(parseConfig(`${open}auth:\n  mode: none\n`, 'open.yaml'), { logger: silentLogger, home: home.path });
     try {
       const res = await fetch(`http://127.0.0.1:${explicit.port}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
       assert.equal(res.status, 200);
@@ -76,6 +78,7 @@ test('listening beyond loopback without auth: refuses to start (ERR_AUTH_REQUIRE
     }
   } finally {
     await probe.close();
+    home.remove();
   }
 });
 

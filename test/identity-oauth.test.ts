@@ -164,7 +164,7 @@ test('key rotation at the issuer is picked up without a restart; unknown kids re
   // Warm: one verification, so the JWKS is cached.
   const first = await as.token('report-bot', gateway.url);
   assert.equal((await rpc(INIT, { authorization: `Bearer ${first}` })).status, 200);
-  await new Promise((r) => setTimeout(r, 2100)); // let the 2 s refresh cooldown pass
+  await new Promise((r) => setTimeout(r, 2100)); // a sleep: the 2 s refresh cooldown must pass on the real clock
   const fetchesBefore = as.jwksFetches;
   const newKid = as.rotate();
   const rotated = await as.token('report-bot', gateway.url);

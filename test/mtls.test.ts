@@ -14,6 +14,7 @@ import type { RunningGateway } from '../src/gateway.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
 import { createTestPki, type Pem, type TestPki } from './support/test-pki.js';
 import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
+import { waitFor } from './support/wait-for.js';
 
 let pki: TestPki;
 let probe: ProbeServer;
@@ -143,7 +144,7 @@ describe('client certificates required', () => {
       const calls = probe.log.calls.length;
       await assert.rejects(post(gateway.url, typeof cert === 'function' ? cert() : undefined, INIT));
       // The server sees the failure after the client does; wait for the count.
-      for (let i = 0; i < 50 && gateway.tls!.failedHandshakes === failed; i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => gateway.tls!.failedHandshakes !== failed, { what: 'the gateway to count the failed handshake', intervalMs: 10 });
       assert.equal(gateway.tls!.failedHandshakes, failed + 1);
       const event = audit.events.filter((e) => e.kind === 'auth').at(-1)!;
       assert.equal(event.detail?.code, 'ERR_TLS_HANDSHAKE');

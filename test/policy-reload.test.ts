@@ -10,17 +10,10 @@ import { join } from 'node:path';
 import { StartupError } from '../src/gateway.js';
 import { startPolicyWorld, Session, type PolicyWorld } from './support/policy-world.js';
 import { as } from './support/test-identity.js';
+import { waitFor } from './support/wait-for.js';
 
 const alice = as('sales-bot', { user: 'alice', tenant: 'acme', scopes: 'crm.read crm.write' });
 const contact = { tenant: 'acme', first_name: 'Ada', last_name: 'Lovelace', email: 'ada@acme.example' };
-
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('hot reload', () => {
   let world: PolicyWorld;
@@ -40,10 +33,10 @@ describe('hot reload', () => {
     const stage = world.gateway.policy!;
     const before = stage.status();
     writeFileSync(crmFile, text);
-    await until('a reload attempt', () => {
+    await waitFor(() => {
       const now = stage.status();
       return now.policySetHash !== before.policySetHash || (now.lastReloadError !== undefined && now.lastReloadError !== before.lastReloadError);
-    });
+    }, { what: 'a reload attempt' });
   }
 
   async function writeAt(session: Session, at: string): Promise<{ allowed: boolean; policies: string[] }> {
@@ -89,14 +82,14 @@ describe('hot reload', () => {
     world.clock.set('2026-11-24T11:11:00Z');
     writeFileSync(join(world.policyDir, 'notes.txt'), 'reviewed by carol\n');
     writeFileSync(join(world.policyDir, 'crm.cedar~'), original);
-    await new Promise((r) => setTimeout(r, 400)); // four debounce windows
+    await new Promise((r) => setTimeout(r, 400)); // a sleep: nothing may reload within four debounce windows
     assert.equal(world.gateway.policy!.status().loadedAt, loadedAt, 'loadedAt would move to 11:11 had a reload run');
   });
 
   test('SIGHUP reloads (the load time moves to the injected clock)', async () => {
     world.clock.set('2026-11-24T12:34:00Z');
     process.kill(process.pid, 'SIGHUP');
-    await until('SIGHUP reload', () => world.gateway.policy!.status().loadedAt === '2026-11-24T12:34:00.000Z');
+    await waitFor(() => world.gateway.policy!.status().loadedAt === '2026-11-24T12:34:00.000Z', { what: 'SIGHUP reload' });
   });
 });
 

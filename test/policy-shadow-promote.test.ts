@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { policyCommand as run } from './support/policy-command.js';
+import { waitFor } from './support/wait-for.js';
 import { withAuditStore } from '../src/cli/audit-store.js';
 import { observeCalls } from '../src/least-privilege/observed.js';
 import { startStagingWorld, type StagingWorld } from '../scripts/staging-world.js';
@@ -97,8 +98,7 @@ describe('toolgate policy shadow and promote', () => {
     assert.equal(readFileSync(join(home, backups[0]!, 'crm.cedar'), 'utf8'), oldCrm);
 
     // The running gateway picks the files up (watch.ts, debounced).
-    const deadline = Date.now() + 10_000;
-    while (world.gateway.policy!.status().policySetHash !== shadowHash && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    await waitFor(() => world.gateway.policy!.status().policySetHash === shadowHash, { what: 'the gateway to reload the promoted set', timeoutMs: 10_000, intervalMs: 50 });
     assert.equal(world.gateway.policy!.status().policySetHash, shadowHash, 'the gateway reloaded the promoted set');
 
     const crmCallsBefore = world.crm.receivedToolCalls().length;
@@ -134,8 +134,7 @@ describe('toolgate policy shadow and promote', () => {
     assert.match(forced.out, /promoted \(forced\)/);
     assert.equal(readdirSync(home).filter((f) => f.startsWith('policies.backup-')).length, 2);
     const hash = world.gateway.policy!.status().shadowPolicySetHash!;
-    const deadline = Date.now() + 10_000;
-    while (world.gateway.policy!.status().policySetHash !== hash && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    await waitFor(() => world.gateway.policy!.status().policySetHash === hash, { what: 'the gateway to reload the forced set', timeoutMs: 10_000, intervalMs: 50 });
     assert.equal(world.gateway.policy!.status().policySetHash, hash);
     const crmCallsBefore = world.crm.receivedToolCalls().length;
     await assert.rejects(alice.callTool({ name: 'crm__search_contacts', arguments: { tenant: 'acme', query: 'marcus' } }));

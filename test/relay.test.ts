@@ -12,6 +12,8 @@ import type { RunningGateway } from '../src/gateway.js';
 import { gatewayWith } from './support/gateway.js';
 import { everythingEntry, memoryEntry, startEverythingHttp } from './support/servers.js';
 import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
+import { standaloneStreamOpen } from './support/standalone-stream.js';
+import { waitFor } from './support/wait-for.js';
 
 let gateway: RunningGateway;
 let everythingHttp: { url: string; close(): Promise<void> };
@@ -161,11 +163,11 @@ describe('relay', () => {
     bystander.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updates.bystander.push(n.params.uri));
     const uri = 'demo://resource/static/document/architecture.md';
     await subscriber.subscribeResource({ uri });
-    await new Promise((r) => setTimeout(r, 200)); // both clients' GET streams are open
+    await waitFor(() => standaloneStreamOpen(gateway, subscriber) && standaloneStreamOpen(gateway, bystander), { what: "both clients' GET streams to open" });
     await subscriber.callTool({ name: 'web__toggle-subscriber-updates', arguments: {} });
-    await waitFor(() => updates.subscriber.length > 0);
+    await waitFor(() => updates.subscriber.length > 0, { what: 'the subscriber to hear resources/updated' });
     assert.equal(updates.subscriber[0], uri);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 200)); // a sleep: the bystander must hear nothing within it
     assert.deepEqual(updates.bystander, [], 'a session that did not subscribe hears nothing');
     await subscriber.callTool({ name: 'web__toggle-subscriber-updates', arguments: {} });
     await subscriber.unsubscribeResource({ uri });
@@ -177,10 +179,10 @@ describe('relay', () => {
     const client = await connect();
     const abort = new AbortController();
     const call = client.callTool({ name: 'probe__wait_for_cancel', arguments: { tag: 'cancel-me' } }, undefined, { signal: abort.signal });
-    await waitFor(() => probe.log.calls.some((c) => (c.args as { tag: string }).tag === 'cancel-me'));
+    await waitFor(() => probe.log.calls.some((c) => (c.args as { tag: string }).tag === 'cancel-me'), { what: 'the call to reach the upstream' });
     abort.abort('user pressed stop');
     await assert.rejects(call);
-    await waitFor(() => probe.log.cancelled.includes('cancel-me'));
+    await waitFor(() => probe.log.cancelled.includes('cancel-me'), { what: 'the upstream to see the cancellation' });
     await client.close();
   });
 
@@ -204,11 +206,3 @@ describe('relay', () => {
     await client.close();
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

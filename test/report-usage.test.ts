@@ -57,9 +57,9 @@ before(async () => {
   world = await startStagingWorld(['agents: { cleanup-bot: { tenant: acme } }']);
   for (const who of Object.keys(PRINCIPALS) as Array<keyof typeof PRINCIPALS>) listed[who] = await world.session(who).toolNames();
   await driveStaging(world);
-  await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 20)); // a sleep: time passes, so `mid` is strictly after the records so far…
   mid = new Date();
-  await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 20)); // …and strictly before the next one
   const late = await world.session('reportBot').call('crm__search_companies', { tenant: 'acme' });
   assert.equal(late.body.result?.isError, undefined, JSON.stringify(late.body));
   report = await usage();

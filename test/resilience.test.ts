@@ -15,6 +15,8 @@ import { gatewayWith } from './support/gateway.js';
 import { freePort } from './support/servers.js';
 import { fixtureCommand } from './support/fixture-command.js';
 import { startProbeServer } from './fixtures/probe-server.js';
+import { standaloneStreamOpen } from './support/standalone-stream.js';
+import { waitFor } from './support/wait-for.js';
 import { StartupError } from '../src/gateway.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -97,7 +99,7 @@ describe('upstream faults', () => {
     assert.ok(err instanceof Error, 'the call fails');
     assert.match(err.message, /upstream slow did not answer tools\/call within 400 ms/);
     assert.ok(Date.now() - started < 5000, 'well before the client timeout');
-    for (let i = 0; i < 100 && !probe.log.cancelled.includes('slow-1'); i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => probe.log.cancelled.includes('slow-1'), { what: 'the upstream to see notifications/cancelled' });
     assert.ok(probe.log.cancelled.includes('slow-1'), 'the upstream saw notifications/cancelled');
   });
 
@@ -131,11 +133,7 @@ describe('upstream faults', () => {
     assert.ok(err instanceof Error);
     assert.match(err.message, /upstream crashy/);
     // Back within the first backoff step.
-    let again: { content: Array<{ text: string }> } | undefined;
-    for (let i = 0; i < 100 && !again; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      again = (await c.callTool({ name: 'crashy__alive', arguments: {} }).catch(() => undefined)) as typeof again;
-    }
+    const again = (await waitFor(() => c.callTool({ name: 'crashy__alive', arguments: {} }), { what: 'the restarted upstream to answer', timeoutMs: 15_000, intervalMs: 100 })) as { content: Array<{ text: string }> };
     assert.ok(again, 'the upstream answers again after its restart');
     assert.notEqual(again.content[0]!.text, firstPid.content[0]!.text, 'a new process');
     assert.equal(readFileSync(startsFile, 'utf8').trim().split('\n').length, 2);
@@ -191,9 +189,9 @@ describe('catalog', () => {
     c.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       announced++;
     });
-    await new Promise((r) => setTimeout(r, 200)); // the client's GET stream opens after initialize
+    await waitFor(() => standaloneStreamOpen(gw, c), { what: "the client's GET stream to open (it opens after initialize)" });
     await c.callTool({ name: 'probe__add_tool', arguments: { name: 'fresh_tool' } });
-    for (let i = 0; i < 100 && announced === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => announced > 0, { what: 'tools/list_changed to reach the client' });
     assert.ok(announced > 0, 'the client was told the list changed');
     const names = (await c.listTools()).tools.map((t) => t.name);
     assert.ok(names.includes('probe__fresh_tool'), names.join(', '));

@@ -14,6 +14,7 @@ import { StdioUpstreamTransport } from '../src/upstream/transport/stdio.js';
 import { UpstreamTransportError, type UpstreamTransport } from '../src/upstream/transport/transport.js';
 import { everythingEntry, freePort, startEverythingHttp, type EverythingHttp } from './support/servers.js';
 import { Inbox, type Received } from './support/transport-inbox.js';
+import { waitFor } from './support/wait-for.js';
 
 const PROTOCOL = '2025-11-25';
 
@@ -372,7 +373,7 @@ describe('HttpUpstreamTransport maxMessageBytes', () => {
         assert.deepEqual(answer.message, { jsonrpc: '2.0', id, error: { code: -32010, message: 'upstream crm sent a message larger than the limit of 32768 bytes (maxMessageBytes); it was discarded' } });
       }
       assert.equal(inbox.errors.filter((e) => /sent a JSON body larger than the limit of 32768 bytes/.test(e.message)).length, 2);
-      for (let i = 0; i < 100 && bodyClosedEarly < 1; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => bodyClosedEarly >= 1, { what: 'the client to abandon the chunked body' });
       assert.ok(bodyClosedEarly >= 1, 'the chunked body was abandoned, not read to the end');
     } finally {
       await transport.close();

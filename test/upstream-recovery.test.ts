@@ -18,6 +18,7 @@ import type { JsonRpcMessage, JsonRpcResponse } from '../src/protocol/jsonrpc.js
 import { UpstreamClient, type UpstreamEvents, type UpstreamState } from '../src/upstream/client.js';
 import { HttpUpstreamTransport } from '../src/upstream/transport/http.js';
 import { freePort, startEverythingHttp } from './support/servers.js';
+import { waitFor } from './support/wait-for.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -73,14 +74,6 @@ function echoed(response: JsonRpcResponse): string {
   return (response.result.content as Array<{ text: string }>)[0]!.text;
 }
 
-async function until(ready: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe('UpstreamClient recovers when a real server-everything restarts (HTTP 400 "No valid session ID")', () => {
   test('the call after the restart succeeds: one re-initialization, a new session, no "down" in between', async () => {
     const port = await freePort();
@@ -115,13 +108,13 @@ describe('UpstreamClient recovers when a real server-everything restarts (HTTP 4
     const { client, transports, unrouted } = await startClient('everything', url);
     // server-everything asks for roots on the standalone stream shortly after initialize: once
     // that request arrives (and is refused, being tied to no call) the stream is open.
-    await until(() => unrouted.includes('roots/list'), 'the event stream to open');
+    await waitFor(() => unrouted.includes('roots/list'), { what: 'the event stream to open', timeoutMs: 10_000 });
 
     await server.stop();
     server = await startEverything(port);
 
     // Reconnecting its GET stream with the old session id gets 400: that alone triggers recovery.
-    await until(() => client.restarts === 1 && client.state === 'ready', 're-initialization after the restart');
+    await waitFor(() => client.restarts === 1 && client.state === 'ready', { what: 're-initialization after the restart', timeoutMs: 10_000 });
     assert.equal(transports.length, 2);
     assert.equal(echoed(await callTool(client, 'echo', { message: 'hello' })), 'Echo: hello');
     assert.equal(client.restarts, 1);
@@ -134,11 +127,19 @@ describe('UpstreamClient recovers when a real server-everything restarts (HTTP 4
     let server = await startEverything(port);
     const { client } = await startClient('everything', url);
     const started = Date.now();
+    const progress: string[] = [];
     const inFlight = client.forward({
       jsonrpc: '2.0', id: 'long', method: 'tools/call',
       params: { name: 'trigger-long-running-operation', arguments: { duration: 4, steps: 4 }, _meta: { progressToken: 'p' } },
-    }, { sink: { notify: () => undefined, request: () => Promise.reject(new Error('unexpected')) } });
-    await new Promise((r) => setTimeout(r, 300));
+    }, {
+      sink: {
+        notify: (n) => void progress.push(n.method),
+        // server-everything asks for roots 350 ms after initialize, i.e. while this call is in flight.
+        request: (r) => Promise.resolve({ jsonrpc: '2.0', id: r.id, error: { code: -32601, message: `${r.method}: this client serves no requests` } }),
+      },
+    });
+    // The first progress notification proves the server is running the call (one step is 1 s).
+    await waitFor(() => progress.length > 0, { what: 'the first progress of the long-running call' });
     await server.stop();
     server = await startEverything(port);
 

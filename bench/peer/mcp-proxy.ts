@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { startChild, type BenchChild } from '../processes/child.js';
-import { freePort } from '../processes/free-port.js';
+import { freePort } from '../../test/support/free-port.js';
 import { untilAnswering } from '../load/mcp-client.js';
 
 const require = createRequire(import.meta.url);

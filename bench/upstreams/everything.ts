@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { startChild, waitForLine, type BenchChild } from '../processes/child.js';
-import { freePort } from '../processes/free-port.js';
+import { freePort } from '../../test/support/free-port.js';
 
 const require = createRequire(import.meta.url);
 

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { once } from 'node:events';
-import { freePort } from '../../bench/processes/free-port.js';
+import { freePort } from './free-port.js';
 
 export { freePort };
 
