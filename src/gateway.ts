@@ -159,7 +159,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     policy: policyRuntime?.stage ?? policy,
     credentials: options.credentials ?? credentialsRuntime?.stage ?? noCredential,
     audit,
-    access: identityLayer.access,
+    serverAccess: identityLayer.serverAccess,
     ...(policyRuntime ? { arguments: policyRuntime.arguments } : {}),
   });
   const router = new Router(registry, pipeline, subscriptions);

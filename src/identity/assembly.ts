@@ -11,7 +11,7 @@ import { allBaselineScopes, createServerAccess } from './server-access.js';
 export interface IdentityAssembly {
   /** Absent when nothing is configured: the gateway keeps its anonymous stage. */
   identity?: IdentityStage;
-  access: ServerAccess;
+  serverAccess: ServerAccess;
   resource?: ProtectedResource;
   /** Called once the listener is up with the endpoint's URL (fixes the resource URI). */
   bind(endpointUrl: string): void;
@@ -27,11 +27,11 @@ export const DEV_ISSUER_JWKS_PATH = '/.well-known/toolgate-dev-issuer/jwks.json'
  */
 export async function assembleIdentity(config: GatewayConfig, audit: AuditSink): Promise<IdentityAssembly> {
   const resourceHolder: { resource?: ProtectedResource } = {};
-  const access = createServerAccess(config.upstreams, () => resourceHolder.resource?.metadataUrl ?? '');
+  const serverAccess = createServerAccess(config.upstreams, () => resourceHolder.resource?.metadataUrl ?? '');
   const tls = config.listener.tls;
   const clientCerts = tls !== undefined && tls.clientCertificates !== 'off';
   const auth = config.auth;
-  if (!auth && !clientCerts) return { access, bind() {}, document: () => undefined };
+  if (!auth && !clientCerts) return { serverAccess, bind() {}, document: () => undefined };
 
   const effective: AuthConfig = auth ?? certificateOnly(config);
   const issuers: TrustedIssuer[] = effective.issuers.map((i) => ({ config: i, keys: keySourceFor(i, { cooldownMs: effective.jwksRefreshMinSeconds * 1000 }) }));
@@ -50,7 +50,7 @@ export async function assembleIdentity(config: GatewayConfig, audit: AuditSink):
   const identity = new BearerAuthenticator({ config: effective, issuers, resource, certificateRules: tls?.agents ?? [], audit });
   return {
     identity,
-    access,
+    serverAccess,
     resource,
     bind(endpointUrl) {
       resource.bind(endpointUrl);

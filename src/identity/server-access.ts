@@ -15,9 +15,12 @@ const NONE: readonly string[] = Object.freeze([]);
 /** The rule: which of `required` (an upstream's baseline scopes) `principal` lacks. */
 export function missingBaseline(principal: Principal, required: readonly string[] | undefined): readonly string[] {
   if (!required || principal.anonymous) return NONE;
-  // Asked for every listed item and every call: no array unless something is missing.
-  if (required.every((s) => principal.scopes.includes(s))) return NONE;
-  return required.filter((s) => !principal.scopes.includes(s));
+  // Asked for every listed item and every call: nothing is allocated unless a scope is missing.
+  let missing: string[] | undefined;
+  for (const scope of required) {
+    if (!principal.scopes.includes(scope)) (missing ??= []).push(scope);
+  }
+  return missing ?? NONE;
 }
 
 /** Every baseline scope of these upstreams, for metadata and challenges. */

@@ -17,7 +17,7 @@ export interface PipelineStages {
   credentials: CredentialStage;
   audit: AuditSink;
   /** Per-upstream baseline scopes; absent: every upstream is reachable. */
-  access?: ServerAccess;
+  serverAccess?: ServerAccess;
   /** Tool-argument validation against inputSchema; absent: none. */
   arguments?: ArgumentCheck;
 }
@@ -76,7 +76,7 @@ export class Pipeline {
    * policy's list-visibility. The one question behind every list and every use of an item.
    */
   visible(principal: Principal, kind: VisibilityKind, upstream: string, name: string): true | Hidden {
-    const missing = this.stages.access?.missing(principal, upstream) ?? NO_SCOPES;
+    const missing = this.stages.serverAccess?.missing(principal, upstream) ?? NO_SCOPES;
     if (missing.length > 0) return { by: 'server access', scopes: missing };
     return this.stages.policy.mayList(principal, kind, upstream, name) ? true : HIDDEN_BY_POLICY;
   }
@@ -94,7 +94,7 @@ export class Pipeline {
 
   /** Headers of a 403 insufficient_scope answer. */
   refusalHeaders(scopes: readonly string[]): Record<string, string> {
-    return this.stages.access?.refusalHeaders(scopes) ?? {};
+    return this.stages.serverAccess?.refusalHeaders(scopes) ?? {};
   }
 
   /**
