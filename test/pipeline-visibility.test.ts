@@ -30,7 +30,6 @@ import { as, headerIdentityForTests } from './support/test-identity.js';
 interface Upstream {
   url: string;
   calls: string[];
-  tools: Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -75,7 +74,6 @@ async function startUpstream(scheme: string): Promise<Upstream> {
   return {
     url,
     calls,
-    tools: [],
     async close() {
       for (const t of transports.values()) await t.close().catch(() => undefined);
       http.closeAllConnections();
