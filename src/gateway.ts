@@ -3,7 +3,8 @@ import type { GatewayConfig, UpstreamConfig } from './config/types.js';
 import { UpstreamRegistry, transportFor } from './upstream/registry.js';
 import { createListener, listen } from './listener/http-server.js';
 import { OriginGuard } from './listener/origin-guard.js';
-import { Dispatcher } from './pipeline/dispatch.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import { Router } from './mcp/router.js';
 import { McpEndpoint } from './mcp/endpoint.js';
 import { MODERN_CAPABILITIES } from './mcp/capabilities.js';
 import { StatelessEndpoint } from './mcp/stateless.js';
@@ -21,6 +22,8 @@ import { startCredentials, type CredentialsRuntime } from './credentials/runtime
 import type { CedarPolicyStage } from './policy/stage.js';
 import type { ChainedAuditLog } from './audit/chained-log.js';
 import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
+import { Closers } from './closers.js';
+import { upstreamReadiness } from './readiness.js';
 
 export const VERSION = '0.1.0';
 
@@ -61,9 +64,23 @@ export class StartupError extends Error {
   }
 }
 
-/** Opens the audit log, starts the upstream connections, then the listener. Resolves once all are up. */
+/**
+ * Opens the audit log, starts the upstream connections, then the listener. Resolves once all
+ * are up; when any step fails, whatever was opened is closed again before the error is thrown.
+ */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
   const logger = options.logger ?? stderrLogger();
+  const opened = new Closers();
+  try {
+    return await assembleGateway(config, options, logger, opened);
+  } catch (err) {
+    await opened.closeAll().catch((e: Error) => logger.log('error', `start-up failed, and then ${e.message}`));
+    throw err;
+  }
+}
+
+/** Each resource is registered in `opened` as soon as it exists, so a later failure closes it. */
+async function assembleGateway(config: GatewayConfig, options: GatewayOptions, logger: Logger, opened: Closers): Promise<RunningGateway> {
   // Every call is recorded: without an injected sink, the chained log (SQLite under home by default).
   let auditLog: ChainedAuditLog | undefined;
   try {
@@ -71,15 +88,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   } catch (err) {
     throw new StartupError((err as { code?: string }).code ?? 'ERR_AUDIT', `audit: ${(err as Error).message}`);
   }
-  try {
-    return await assembleGateway(config, options, logger, auditLog);
-  } catch (err) {
-    await auditLog?.close();
-    throw err;
-  }
-}
-
-async function assembleGateway(config: GatewayConfig, options: GatewayOptions, logger: Logger, auditLog: ChainedAuditLog | undefined): Promise<RunningGateway> {
+  if (auditLog) opened.push('the audit log', () => auditLog.close());
   const audit = options.audit ?? auditLog ?? new MemoryAuditSink();
   const policy = options.policy ?? allowEverything;
   // Beyond loopback, no authentication must be a written decision (auth: { mode: none }).
@@ -93,6 +102,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
   }
   const identity = options.identity ?? identityLayer.identity ?? anonymousIdentity;
   // Signing keys load (or are created) before any upstream starts: a bad key file stops start-up.
+  // The runtime holds no timer or watcher (a key file is re-read lazily on use): nothing to close.
   let credentialsRuntime: CredentialsRuntime | undefined;
   try {
     credentialsRuntime = options.credentials ? undefined : startCredentials(config, audit, { log: (m) => logger.log('error', m) });
@@ -101,6 +111,9 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
   }
   const subscriptions = new SubscriptionTable();
   const sessions = new SessionStore(config.listener.sessionIdleSeconds * 1000, (s) => recordSessionEnd(audit, s, 'idle', logger));
+  // Idempotent: the listener's closer ends the sessions first; this one matters when start-up
+  // fails before there is a listener (it stops the idle sweeper).
+  opened.push('the sessions', () => sessions.closeAll());
 
   const registry = new UpstreamRegistry(
     config.upstreams,
@@ -116,12 +129,12 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     },
     options.makeTransport ?? transportFor,
   );
+  opened.push('the upstream connections', () => registry.close());
   await registry.start();
   // A prefix can separate tool and prompt names, so their clash stops start-up. Resource URIs
   // are not rewritten; a URI two upstreams both serve is routed to the first (logged).
   const collisions = registry.catalog.collisions.filter((c) => c.kind === 'tools' || c.kind === 'prompts');
   if (collisions.length > 0) {
-    await registry.close();
     const c = collisions[0]!;
     throw new StartupError(
       'ERR_NAME_COLLISION',
@@ -136,21 +149,25 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     try {
       policyRuntime = startPolicy(config.policy, { catalog: registry.catalog, clock: options.clock ?? systemClock, audit, logger, upstreams: config.upstreams.map((u) => u.id) });
     } catch (err) {
-      await registry.close();
       throw new StartupError((err as { code?: string }).code ?? 'ERR_POLICY', `policy: ${(err as Error).message}`);
     }
+    const running = policyRuntime;
+    opened.push('the policy watchers', () => running.close());
   }
 
-  const dispatcher = new Dispatcher(
-    registry,
-    { policy: policyRuntime?.stage ?? policy, credentials: options.credentials ?? credentialsRuntime?.stage ?? noCredential, audit, access: identityLayer.access, ...(policyRuntime ? { arguments: policyRuntime.arguments } : {}) },
-    subscriptions,
-  );
+  const pipeline = new Pipeline(registry, {
+    policy: policyRuntime?.stage ?? policy,
+    credentials: options.credentials ?? credentialsRuntime?.stage ?? noCredential,
+    audit,
+    serverAccess: identityLayer.serverAccess,
+    ...(policyRuntime ? { arguments: policyRuntime.arguments } : {}),
+  });
+  const router = new Router(registry, pipeline, subscriptions);
   const serverInfo = { name: 'toolgate', version: VERSION };
-  const stateless = new StatelessEndpoint(dispatcher, { serverInfo, capabilities: MODERN_CAPABILITIES });
+  const stateless = new StatelessEndpoint(router, { serverInfo, capabilities: MODERN_CAPABILITIES });
   const endpoint = new McpEndpoint(
     sessions,
-    dispatcher,
+    router,
     identity,
     {
       maxBodyBytes: config.listener.maxBodyBytes,
@@ -178,7 +195,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
       mcp: (req, res) => endpoint.handle(req, res),
       health: () => ({ status: 200, body: { status: 'ok', version: VERSION } }),
       readiness: () => {
-        const r = withAuditReadiness(readiness(registry), auditLog);
+        const r = withAuditReadiness(upstreamReadiness(registry), auditLog);
         // Policy in force and shadow disagreements, for operators comparing a candidate set.
         return policyRuntime ? { ...r, body: { ...(r.body as object), policy: policyRuntime.status() } } : r;
       },
@@ -192,10 +209,14 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
   try {
     address = await listen(server, config.listener.port, config.listener.host);
   } catch (err) {
-    policyRuntime?.close();
-    await registry.close();
     throw new StartupError('ERR_LISTEN', `cannot listen on ${config.listener.host}:${config.listener.port}: ${(err as Error).message}`);
   }
+  opened.push('the listener', async () => {
+    // Sessions end first (in-flight calls aborted, streams ended cleanly), then the connections.
+    sessions.closeAll();
+    server.closeAllConnections?.();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
   if (config.listener.port === 0) {
     // An ephemeral port is only known now: allow loopback under it.
     for (const name of ['127.0.0.1', 'localhost', '[::1]', config.listener.host]) {
@@ -218,29 +239,6 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     ...(config.listener.tls ? { tls: tlsStats } : {}),
     ...(policyRuntime ? { policy: policyRuntime.stage } : {}),
     ...(auditLog ? { auditLog } : {}),
-    async close() {
-      policyRuntime?.close();
-      sessions.closeAll();
-      server.closeAllConnections?.();
-      await new Promise<void>((r) => server.close(() => r()));
-      await registry.close();
-      await auditLog?.close();
-    },
+    close: () => opened.closeAll(),
   };
-}
-
-function readiness(registry: UpstreamRegistry): { status: number; body: unknown } {
-  const upstreams: Record<string, unknown> = {};
-  let ready = true;
-  for (const c of registry.clients.values()) {
-    if (c.state !== 'ready') ready = false;
-    upstreams[c.id] = {
-      state: c.state,
-      protocolVersion: c.state === 'ready' ? c.protocolVersion : undefined,
-      era: c.state === 'ready' ? c.era : undefined,
-      restarts: c.restarts,
-      ...(c.lastError ? { lastError: c.lastError } : {}),
-    };
-  }
-  return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'degraded', upstreams } };
 }

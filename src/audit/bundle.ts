@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { trustedKeys, type Checkpoint, type TrustedKeys } from './checkpoint.js';
-import { AuditError } from './errors.js';
+import { AuditError } from '../pipeline/rejections.js';
 import { canonicalBytes } from './hashing.js';
 import { keyIdOf } from './keys.js';
 import type { AuditStore } from './store.js';

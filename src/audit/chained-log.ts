@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent, AuditRef, AuditSink } from '../pipeline/stages.js';
 import { signCheckpoint } from './checkpoint.js';
-import { AuditError } from './errors.js';
+import { AuditError } from '../pipeline/rejections.js';
 import { canonicalBytes, GENESIS, sha256Hex } from './hashing.js';
 import type { AuditKeys } from './keys.js';
 import { pendingRecord, RECORD_VERSION, type PendingBody, type RecordBody } from './record.js';

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuditError } from './errors.js';
+import { AuditError } from '../pipeline/rejections.js';
 import { sha256Hex } from './hashing.js';
 
 /**

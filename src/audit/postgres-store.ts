@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Checkpoint } from './checkpoint.js';
-import { AuditError } from './errors.js';
+import { AuditError } from '../pipeline/rejections.js';
 import { storeError } from './sqlite-store.js';
 import { filterConditions, type AuditStore, type ChainInfo, type ChainTail, type PayloadRow, type RecordFilter, type StoredRecord } from './store.js';
 

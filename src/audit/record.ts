@@ -7,8 +7,8 @@ import { withoutSecrets } from './secrets.js';
  * exported; `chain`, `seq` and `prev` are inside them, so a record cannot be moved to another
  * place in the log without its hash changing. Absent fields are left out, never null.
  *
- * kinds: chain.start, chain.seal, decision, outcome, session.start, session.end, and whatever
- * the other stages send (auth, catalog, credential…), which keep their own `detail`.
+ * kinds: AuditEventKind (src/pipeline/stages.ts); `kind` stays a string here, since a log
+ * written by another version may hold kinds this one does not know.
  */
 export const RECORD_VERSION = 1;
 
@@ -92,8 +92,7 @@ export function pendingRecord(event: AuditEvent, redactor: Redactor): PendingRec
     body.method = inv.method;
     body.tool = inv.exposedName;
     body.target = inv.target;
-    const hash = (inv as { definitionHash?: unknown }).definitionHash;
-    if (typeof hash === 'string') body.toolHash = hash;
+    if (inv.definitionHash !== undefined) body.toolHash = inv.definitionHash;
     // Arguments belong on the decision; the outcome links to it instead of repeating them.
     if (event.kind !== 'outcome') {
       const redacted = redactor.redact(inv.exposedName, p?.tenant, inv.arguments ?? {});

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Checkpoint } from './checkpoint.js';
-import { AuditError } from './errors.js';
+import { AuditError } from '../pipeline/rejections.js';
 import { filterConditions, type AuditStore, type ChainInfo, type ChainTail, type PayloadRow, type RecordFilter, type StoredRecord } from './store.js';
 
 const SCHEMA = `

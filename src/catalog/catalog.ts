@@ -6,7 +6,10 @@
  * are not rewritten (they are identifiers a server may hand out in results), so they are routed
  * by lookup: the exact URI from resources/list, then the upstream whose template matches.
  */
-export type CatalogKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+import type { CatalogKind } from '../protocol/item-kinds.js';
+import { definitionHash } from './pinning.js';
+
+export type { CatalogKind };
 
 export type Listed = Record<string, unknown> & { name?: string; uri?: string; uriTemplate?: string };
 
@@ -17,6 +20,11 @@ export interface CatalogEntry {
   /** Name (or URI) as clients see it. */
   exposed: string;
   item: Listed;
+  /**
+   * Tools: the hash of the definition as the upstream lists it (as pinning hashes it), for the
+   * audit record's `toolHash`. Computed when the item is listed, not per call.
+   */
+  definitionHash?: string;
 }
 
 export interface Collision {
@@ -37,6 +45,8 @@ export class Catalog {
   private templateMatchers: Array<{ upstream: string; pattern: RegExp }> = [];
   private collisionList: Collision[] = [];
   private version = 0;
+  /** Definition hashes by the upstream's item object: a rebuild re-hashes only what was relisted. */
+  private readonly hashes = new WeakMap<Listed, string>();
 
   /** Registers an upstream in configuration order (earlier wins a runtime collision). */
   addUpstream(id: string, prefix: string): void {
@@ -79,6 +89,21 @@ export class Catalog {
     return this.index[kind].get(exposed);
   }
 
+  /**
+   * The upstream whose prefix an exposed tool or prompt name carries, whether or not it offers
+   * that name: a name nobody offers is still answered as that upstream's (same refusal as its
+   * hidden items). Undefined when no upstream with a non-empty prefix matches.
+   */
+  ownerOf(exposed: string): Pick<CatalogEntry, 'upstream' | 'original'> | undefined {
+    let owner: Pick<CatalogEntry, 'upstream' | 'original'> | undefined;
+    for (const [id, u] of this.upstreams) {
+      if (u.prefix.length > 0 && exposed.startsWith(u.prefix) && (!owner || u.prefix.length > exposed.length - owner.original.length)) {
+        owner = { upstream: id, original: exposed.slice(u.prefix.length) };
+      }
+    }
+    return owner;
+  }
+
   /** Which upstream serves this resource URI, if any can be told. */
   resolveResource(uri: string): string | undefined {
     const exact = this.index.resources.get(uri);
@@ -108,7 +133,9 @@ export class Catalog {
             continue;
           }
           const shown = kind === 'tools' || kind === 'prompts' ? { ...item, name: exposed } : item;
-          index[kind].set(exposed, { upstream: id, original, exposed, item: shown });
+          const entry: CatalogEntry = { upstream: id, original, exposed, item: shown };
+          if (kind === 'tools') entry.definitionHash = this.hashOf(item);
+          index[kind].set(exposed, entry);
         }
       }
     }
@@ -116,6 +143,15 @@ export class Catalog {
     this.collisionList = collisions;
     this.templateMatchers = [...index.resourceTemplates.values()].map((e) => ({ upstream: e.upstream, pattern: templatePattern(e.original) }));
     this.version++;
+  }
+
+  private hashOf(item: Listed): string {
+    let hash = this.hashes.get(item);
+    if (hash === undefined) {
+      hash = definitionHash(item);
+      this.hashes.set(item, hash);
+    }
+    return hash;
   }
 }
 

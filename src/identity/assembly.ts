@@ -1,17 +1,17 @@
 import type { GatewayConfig, AuthConfig } from '../config/types.js';
-import type { AuditSink, IdentityStage } from '../pipeline/stages.js';
+import type { AuditSink, IdentityStage, ServerAccess } from '../pipeline/stages.js';
 import { BearerAuthenticator } from './authenticator.js';
 import { devTrustedIssuer, loadOrCreateDevIssuer, writeDevIssuer, type DevIssuerFile } from './dev-issuer.js';
 import type { TrustedIssuer } from './jwt.js';
 import { keySourceFor } from './key-source.js';
 import { ProtectedResource } from './protected-resource.js';
-import { UpstreamScopes } from './server-access.js';
+import { allBaselineScopes, createServerAccess } from './server-access.js';
 
-/** The identity layer as the gateway wires it: the stage, the server layer, the public documents. */
+/** The identity layer as the gateway wires it: the stage, server access, the public documents. */
 export interface IdentityAssembly {
   /** Absent when nothing is configured: the gateway keeps its anonymous stage. */
   identity?: IdentityStage;
-  access: UpstreamScopes;
+  serverAccess: ServerAccess;
   resource?: ProtectedResource;
   /** Called once the listener is up with the endpoint's URL (fixes the resource URI). */
   bind(endpointUrl: string): void;
@@ -27,11 +27,11 @@ export const DEV_ISSUER_JWKS_PATH = '/.well-known/toolgate-dev-issuer/jwks.json'
  */
 export async function assembleIdentity(config: GatewayConfig, audit: AuditSink): Promise<IdentityAssembly> {
   const resourceHolder: { resource?: ProtectedResource } = {};
-  const access = new UpstreamScopes(config.upstreams, () => resourceHolder.resource?.metadataUrl ?? '');
+  const serverAccess = createServerAccess(config.upstreams, () => resourceHolder.resource?.metadataUrl ?? '');
   const tls = config.listener.tls;
   const clientCerts = tls !== undefined && tls.clientCertificates !== 'off';
   const auth = config.auth;
-  if (!auth && !clientCerts) return { access, bind() {}, document: () => undefined };
+  if (!auth && !clientCerts) return { serverAccess, bind() {}, document: () => undefined };
 
   const effective: AuthConfig = auth ?? certificateOnly(config);
   const issuers: TrustedIssuer[] = effective.issuers.map((i) => ({ config: i, keys: keySourceFor(i, { cooldownMs: effective.jwksRefreshMinSeconds * 1000 }) }));
@@ -43,14 +43,14 @@ export async function assembleIdentity(config: GatewayConfig, audit: AuditSink):
   const resource = new ProtectedResource({
     ...(effective.resource === undefined ? {} : { resource: effective.resource }),
     authorizationServers: effective.issuers.map((i) => i.issuer),
-    scopesSupported: access.all(),
+    scopesSupported: allBaselineScopes(config.upstreams),
     certificateBound: clientCerts,
   });
   resourceHolder.resource = resource;
   const identity = new BearerAuthenticator({ config: effective, issuers, resource, certificateRules: tls?.agents ?? [], audit });
   return {
     identity,
-    access,
+    serverAccess,
     resource,
     bind(endpointUrl) {
       resource.bind(endpointUrl);

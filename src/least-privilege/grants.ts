@@ -21,6 +21,7 @@ import { actionIdOf, kindGroup, serverGroup } from '../policy/schema.js';
 import type { PolicySettings } from '../policy/settings.js';
 import { readPolicies, type PolicySource } from '../policy/source.js';
 import { pruneValue, usageOf, type Usage } from '../policy/context-reads.js';
+import { missingBaseline } from '../identity/server-access.js';
 
 /** One policy that still decides once everything known is filled in. */
 export interface Condition {
@@ -84,13 +85,13 @@ export class GrantOracle {
 
   /**
    * The grant of `upstream`'s tool `tool` (its own name) to `principal`; undefined: denied for
-   * every argument, session and time, or unreachable — the router's server layer asks for the
-   * upstream's baseline scopes first (not of anonymous callers).
+   * every argument, session and time, or unreachable — server access asks for the upstream's
+   * baseline scopes first (the same rule as on the request path).
    */
   grant(principal: Principal, upstream: string, tool: string): Grant | undefined {
     const view = this.view.tools.get(actionIdOf(upstream, tool));
     if (!view) return undefined;
-    if (!principal.anonymous && (this.baseline.get(upstream) ?? []).some((s) => !principal.scopes.includes(s))) return undefined;
+    if (missingBaseline(principal, this.baseline.get(upstream)).length > 0) return undefined;
     const request = this.requests.build(principal, view.resource, { hour: 0, minute: 0, minuteOfDay: 0, weekday: 'Mon' }, undefined, {});
     // Many users with the same tenant and scopes are one question when no policy reads the user id.
     const key = `${request.action}\u0000${request.principal.id}\u0000${JSON.stringify(pruneValue(request.entities[0]!.attrs, this.reads.principal))}\u0000${JSON.stringify(pruneValue(request.context, this.reads.context))}`;

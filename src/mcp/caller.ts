@@ -1,13 +1,13 @@
-import type { Principal } from '../pipeline/stages.js';
+import type { Downstream, Principal } from '../pipeline/stages.js';
 import type { MessageChannel } from './channel.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.js';
 
 /**
  * The downstream side of one request, whatever the era: who is calling, what their client can
  * take, and how to reach it. A 2025-era ClientSession is one; a stateless 2026-07-28 request
- * brings its own.
+ * brings its own. The pipeline sees it through its `Downstream` seam.
  */
-export interface Caller {
+export interface Caller extends Downstream {
   readonly principal: Principal;
   readonly sessionId?: string;
   readonly protocolVersion: string;

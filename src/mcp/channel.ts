@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
+import type { ReplyChannel } from '../pipeline/stages.js';
 
 /**
  * Where messages for one downstream request (or the session's GET stream) go.
@@ -10,7 +11,7 @@ import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
  * id `<streamId>/<seq>` and is kept in a short buffer so a client that lost the connection
  * can resume with `Last-Event-ID` (GET) and miss nothing.
  */
-export class MessageChannel {
+export class MessageChannel implements ReplyChannel {
   readonly streamId: string;
   private res: ServerResponse | undefined;
   private mode: 'undecided' | 'json' | 'sse' = 'undecided';

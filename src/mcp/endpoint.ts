@@ -4,7 +4,7 @@ import { BodyTooLargeError, readBody } from '../listener/body.js';
 import { isRejection, type IdentityStage, type Principal, type RequestContext } from '../pipeline/stages.js';
 import { LEGACY_CAPABILITIES } from './capabilities.js';
 import { MessageChannel } from './channel.js';
-import type { Dispatcher } from '../pipeline/dispatch.js';
+import type { Router } from './router.js';
 import { isLegacyVersion, negotiateLegacyVersion } from '../protocol/eras.js';
 import { classifyClientEra } from '../protocol/modern.js';
 import type { StatelessEndpoint } from './stateless.js';
@@ -43,7 +43,7 @@ export interface EndpointOptions {
 export class McpEndpoint {
   constructor(
     private readonly sessions: SessionStore,
-    private readonly dispatcher: Dispatcher,
+    private readonly dispatcher: Router,
     private readonly identity: IdentityStage,
     private readonly options: EndpointOptions,
     private readonly stateless: StatelessEndpoint,

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal, RequestContext } from '../pipeline/stages.js';
 import type { Caller } from './caller.js';
 import { MessageChannel } from './channel.js';
-import type { Dispatcher } from '../pipeline/dispatch.js';
+import type { Router } from './router.js';
 import { ErrorCode, errorResponse, isNotification, isRequest, isResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import {
   checkModernHeaders,
@@ -36,7 +36,7 @@ export const SERVED_VERSIONS = [MODERN_PROTOCOL_VERSION, ...LEGACY_VERSIONS];
  */
 export class StatelessEndpoint {
   constructor(
-    private readonly dispatcher: Dispatcher,
+    private readonly dispatcher: Router,
     private readonly options: StatelessOptions,
   ) {}
 

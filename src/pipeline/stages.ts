@@ -1,10 +1,12 @@
 /**
- * The seams of the request path (DESIGN.md): identity → session → router → policy →
- * credentials → upstream, with audit as a sink. Each stage is one narrow interface; the core
- * calls them in order and never reaches back. Today's implementations pass through; the
- * identity, policy, credential and audit issues replace them without reshaping the core.
+ * The seams of the request path: identity → session → router → pipeline (server access,
+ * arguments, policy, credentials, upstream), with audit as a sink. Each stage is one narrow
+ * interface; the pipeline calls them in order and never reaches back. The typed refusals a
+ * stage throws are in rejections.ts. The order and why: README.md in this folder.
  */
 import type { IncomingMessage } from 'node:http';
+import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.js';
+import type { VisibilityKind } from '../protocol/item-kinds.js';
 
 /** Who is calling: the result of the identity stage. */
 export interface Principal {
@@ -58,6 +60,8 @@ export interface Invocation {
   /** The name as the client saw it (after namespacing). */
   exposedName: string;
   arguments: Record<string, unknown>;
+  /** Tools: the hash of the tool's definition as its upstream lists it (the record's `toolHash`). */
+  definitionHash?: string;
   /**
    * The audit record that allowed this call, set by the audit stage once the decision record is
    * durable; the credential stage copies it into the per-call token's `audit` claim
@@ -89,15 +93,38 @@ export interface IdentityStage {
   authenticate(req: IncomingMessage): Promise<Principal | Rejection>;
 }
 
+/**
+ * Server access: may this principal reach this upstream at all? Each upstream may declare
+ * baseline scopes (config `scopes`); a caller lacking any sees nothing of it and is asked for
+ * them (403 insufficient_scope). Asked before anything else about an item.
+ */
+export interface ServerAccess {
+  /** The scopes `principal` lacks to reach `upstream` at all; empty when it may. */
+  missing(principal: Principal, upstream: string): readonly string[];
+  /** Headers of the 403 that asks for `scopes` (RFC 6750 `insufficient_scope`). */
+  refusalHeaders(scopes: readonly string[]): Record<string, string>;
+}
+
+/** A problem with a tool call's arguments: the offending field as a JSON pointer ('' for the whole object). */
+export interface ArgumentProblem {
+  field: string;
+  message: string;
+}
+
+/** Argument validation against the tool's inputSchema: a problem, or undefined when they fit. */
+export interface ArgumentCheck {
+  check(inputSchema: unknown, args: unknown): ArgumentProblem | undefined;
+}
+
 export interface PolicyStage {
   decide(principal: Principal, invocation: Invocation, ctx: RequestContext): Promise<Decision> | Decision;
   /** List-time filtering: may this principal see this tool/prompt/resource at all? */
-  mayList(principal: Principal, kind: 'tool' | 'prompt' | 'resource', upstream: string, name: string): boolean;
+  mayList(principal: Principal, kind: VisibilityKind, upstream: string, name: string): boolean;
   /**
    * Optional. For an item mayList hides: scopes that would make it callable, if any (the router
    * then answers 403 insufficient_scope instead of "not found"). Undefined: hidden, answer as unknown.
    */
-  scopesToCall?(principal: Principal, kind: 'tool' | 'prompt' | 'resource', upstream: string, name: string): string[] | undefined;
+  scopesToCall?(principal: Principal, kind: VisibilityKind, upstream: string, name: string): string[] | undefined;
 }
 
 export interface CredentialStage {
@@ -105,8 +132,29 @@ export interface CredentialStage {
   credentialFor(principal: Principal, invocation: Invocation, ctx: RequestContext): Promise<Record<string, string>>;
 }
 
+/**
+ * Every kind of audit event: the listener's (`connection`: an accepted TLS connection), the
+ * request path's (`list`, `auth`, `arguments`, `decision`, `server.request`, `outcome`,
+ * `credential`), the sessions', the catalog's (a definition that drifted from its pin) and the
+ * log's own chain records.
+ */
+export type AuditEventKind =
+  | 'connection'
+  | 'list'
+  | 'auth'
+  | 'arguments'
+  | 'decision'
+  | 'server.request'
+  | 'outcome'
+  | 'credential'
+  | 'session.start'
+  | 'session.end'
+  | 'catalog'
+  | 'chain.start'
+  | 'chain.seal';
+
 export interface AuditEvent {
-  kind: string;
+  kind: AuditEventKind;
   at: Date;
   requestId?: string;
   sessionId?: string;
@@ -135,6 +183,22 @@ export interface AuditSink {
    * the record's place in the log when the sink keeps one (the chained log does; memory does not).
    */
   record(event: AuditEvent): Promise<AuditRef | void>;
+}
+
+/** Where the pipeline sends what an upstream says during a call; the downstream side implements it. */
+export interface ReplyChannel {
+  /** Sends one message; false when nothing could be sent or kept. */
+  send(message: JsonRpcMessage): boolean;
+}
+
+/** The downstream side of one request, as the pipeline needs it (the MCP server implements it). */
+export interface Downstream {
+  readonly principal: Principal;
+  readonly sessionId?: string;
+  /** Filter for notifications (log level). */
+  wants(notification: JsonRpcNotification): boolean;
+  /** Relays a server→client request on the channel of the call that caused it. */
+  requestClient(channel: ReplyChannel, request: JsonRpcRequest, signal: AbortSignal): Promise<JsonRpcResponse>;
 }
 
 export function isRejection(v: Principal | Rejection): v is Rejection {

@@ -10,21 +10,11 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import * as formatsModule from 'ajv-formats';
+import type { ArgumentCheck, ArgumentProblem } from '../pipeline/stages.js';
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
 const addFormats: FormatsPlugin = ((formatsModule as unknown as { default: FormatsPlugin | { default: FormatsPlugin } }).default as { default?: FormatsPlugin }).default
   ?? ((formatsModule as unknown as { default: FormatsPlugin }).default);
-
-export interface ArgumentProblem {
-  /** The offending field as a JSON pointer (`/email`), or '' for the arguments object itself. */
-  field: string;
-  message: string;
-}
-
-/** What the dispatcher needs: a problem with the arguments, or undefined when they fit. */
-export interface ArgumentCheck {
-  check(inputSchema: unknown, args: unknown): ArgumentProblem | undefined;
-}
 
 export class ArgumentValidator implements ArgumentCheck {
   private readonly ajv: Ajv;

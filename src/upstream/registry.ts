@@ -5,20 +5,14 @@ import { HttpUpstreamTransport } from './transport/http.js';
 import { readUpstreamTls } from '../credentials/upstream-tls.js';
 import { StdioUpstreamTransport } from './transport/stdio.js';
 import type { UpstreamTransport } from './transport/transport.js';
-import { Catalog, type CatalogKind, type Listed } from '../catalog/catalog.js';
+import { Catalog, type Listed } from '../catalog/catalog.js';
+import { ITEM_KINDS } from '../protocol/item-kinds.js';
 
 export interface RegistryEvents {
   catalogChanged(kind: 'tools' | 'prompts' | 'resources'): void;
   resourceUpdated(upstream: string, notification: JsonRpcNotification): void;
   log(level: 'info' | 'warn' | 'error', message: string): void;
 }
-
-const LISTS: Array<{ kind: CatalogKind; method: string; field: string; capability: string }> = [
-  { kind: 'tools', method: 'tools/list', field: 'tools', capability: 'tools' },
-  { kind: 'prompts', method: 'prompts/list', field: 'prompts', capability: 'prompts' },
-  { kind: 'resources', method: 'resources/list', field: 'resources', capability: 'resources' },
-  { kind: 'resourceTemplates', method: 'resources/templates/list', field: 'resourceTemplates', capability: 'resources' },
-];
 
 /** The configured upstreams: their connections, their state, and the catalog built from their lists. */
 export class UpstreamRegistry {
@@ -85,16 +79,17 @@ export class UpstreamRegistry {
   }
 
   private async relist(client: UpstreamClient, which: 'tools' | 'prompts' | 'resources' | 'all'): Promise<void> {
-    const lists = LISTS.filter((l) => which === 'all' || l.kind === which || (which === 'resources' && l.kind === 'resourceTemplates'));
+    // A list_changed names the capability: resources/list_changed covers the templates too.
+    const lists = ITEM_KINDS.filter((l) => which === 'all' || l.capability === which);
     for (const l of lists) {
       if (!(l.capability in client.serverCapabilities)) {
-        this.catalog.setList(client.id, l.kind, []);
+        this.catalog.setList(client.id, l.catalog, []);
         continue;
       }
       try {
-        this.catalog.setList(client.id, l.kind, await this.listAll(client, l.method, l.field));
+        this.catalog.setList(client.id, l.catalog, await this.listAll(client, l.list, l.field));
       } catch (err) {
-        this.events.log('warn', `upstream ${client.id}: ${l.method} failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.events.log('warn', `upstream ${client.id}: ${l.list} failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     for (const c of this.catalog.collisions) {

@@ -11,7 +11,7 @@ export interface CallBinding {
 }
 
 /**
- * The call a JSON-RPC body makes, the same way toolgate's router reads it (src/pipeline/dispatch.ts),
+ * The call a JSON-RPC body makes, the same way toolgate's router reads it (src/mcp/router.ts),
  * or undefined for messages no token is minted for (initialize, lists, notifications, responses).
  * A batch that contains a bound call is refused: one token binds exactly one call.
  */
