@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RunningGateway } from '../src/gateway.js';
-import { CallVerifier } from '../src/verify/index.js';
+import { CallVerifier } from '@toolgate/verify';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
 import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from './support/recording-upstream.js';

@@ -9,7 +9,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { KeyRing } from '../src/credentials/key-ring.js';
 import { CallTokenMinter } from '../src/credentials/minter.js';
 import type { Invocation, Principal, RequestContext } from '../src/pipeline/stages.js';
-import { CallVerifier, MemoryJtiStore, verifyFetchRequests, type CallTokenError } from '../src/verify/index.js';
+import { CallVerifier, MemoryJtiStore, verifyFetchRequests, type CallTokenError } from '@toolgate/verify';
 
 const AUD = 'https://crm.internal/mcp';
 const principal: Principal = { agent: 'sales-bot', user: 'alice', scopes: ['crm.read'], bindingKey: 'x', anonymous: false };

@@ -17,7 +17,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { CallVerifier, verifyFetchRequests, type CallChain } from '../../src/verify/index.js';
+import { CallVerifier, verifyFetchRequests, type CallChain } from '@toolgate/verify';
 import { createCrmMcpServer } from './mcp.js';
 import { listen } from './node-http.js';
 import { CrmStore } from './store.js';
