@@ -22,7 +22,8 @@ import type { CedarPolicyStage } from './policy/stage.js';
 import type { ChainedAuditLog } from './audit/chained-log.js';
 import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+export { VERSION };
 
 export interface GatewayOptions {
   identity?: IdentityStage;
