@@ -1,5 +1,5 @@
 /**
- * toolgate/verify against tokens toolgate really minted: two upstreams verify every call; tokens
+ * @toolgate/verify against tokens toolgate really minted: two upstreams verify every call; tokens
  * captured at upstream A are then replayed, altered, sent to B, and presented after expiry. Each
  * is refused with its stable code, and no tool handler ran for any of them.
  */

@@ -1,5 +1,5 @@
 /**
- * toolgate/verify with tokens from the real minter and local keys: every refusal has its stable
+ * @toolgate/verify with tokens from the real minter and local keys: every refusal has its stable
  * code, non-call messages need no token, and the fetch-style wrapper (SDK v2 servers) and the jti
  * store behave as documented.
  */

@@ -32,7 +32,7 @@ export interface CrmServerOptions {
   /** Where to report rejected requests and handler errors; default: nowhere. */
   log?: (line: string) => void;
   /**
-   * Verify toolgate's per-call token on every call (toolgate/verify): the gateway's JWKS URL, and
+   * Verify toolgate's per-call token on every call (@toolgate/verify): the gateway's JWKS URL, and
    * optionally this server's audience (default: its own URL) and the issuer. Absent: no check,
    * as for a server reached directly.
    */

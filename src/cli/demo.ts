@@ -32,7 +32,7 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   const port = Number(values.port);
   const crmPort = Number(values['crm-port']);
-  // The CRM checks toolgate's per-call token on every call (toolgate/verify), and logs who it was for.
+  // The CRM checks toolgate's per-call token on every call (@toolgate/verify), and logs who it was for.
   const crm = await startCrmServer({
     host: '127.0.0.1',
     port: crmPort,
