@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +74,13 @@ describe('@toolgate/verify installed from its tarball', () => {
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'toolgate-verify-package-'));
-    const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', work], { cwd: packageDir });
+    // Packed from a copy of the package's sources, so its prepack build writes there and not under
+    // packages/verify/dist, which other tests' child processes may be loading at the same time.
+    // The copy borrows the repository's node_modules for the compiler and the types.
+    const sources = join(work, 'verify');
+    cpSync(packageDir, sources, { recursive: true, filter: (from) => !/[\\/](dist|node_modules)$/.test(from) });
+    symlinkSync(join(packageDir, '..', '..', 'node_modules'), join(sources, 'node_modules'), 'dir');
+    const { stdout } = await run(npm, ['pack', '--json', '--pack-destination', work], { cwd: sources });
     [packed] = JSON.parse(stdout) as Array<typeof packed>;
     project = join(work, 'server');
     mkdirSync(project);
