@@ -25,7 +25,8 @@ import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadin
 import { Closers } from './closers.js';
 import { upstreamReadiness } from './readiness.js';
 
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+export { VERSION };
 
 export interface GatewayOptions {
   identity?: IdentityStage;

@@ -18,7 +18,7 @@ import { parseConfig } from '../src/config/load.js';
 import { KeyHolder } from '../src/credentials/key-holder.js';
 import { KeyRing } from '../src/credentials/key-ring.js';
 import { CallTokenMinter } from '../src/credentials/minter.js';
-import { CallVerifier } from '../src/verify/index.js';
+import { CallVerifier } from '@toolgate/verify';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';

@@ -12,7 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { RunningGateway } from '../src/gateway.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
-import { argumentsHash, CallVerifier, type PerCallClaims } from '../src/verify/index.js';
+import { argumentsHash, CallVerifier, type PerCallClaims } from '@toolgate/verify';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
 import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';

@@ -1,5 +1,5 @@
 /**
- * The example CRM with toolgate/verify switched on (as the demo runs it): calls through the
+ * The example CRM with @toolgate/verify switched on (as the demo runs it): calls through the
  * gateway pass and the CRM learns user, agent and gateway for each; a call sent straight to the
  * CRM without toolgate's token is refused before any tool runs. The same for the stdio HR
  * example, whose token travels in the request's _meta.

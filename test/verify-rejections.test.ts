@@ -1,5 +1,5 @@
 /**
- * toolgate/verify against tokens toolgate really minted: two upstreams verify every call; tokens
+ * @toolgate/verify against tokens toolgate really minted: two upstreams verify every call; tokens
  * captured at upstream A are then replayed, altered, sent to B, and presented after expiry. Each
  * is refused with its stable code, and no tool handler ran for any of them.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RunningGateway } from '../src/gateway.js';
-import { CallVerifier } from '../src/verify/index.js';
+import { CallVerifier } from '@toolgate/verify';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
 import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from './support/recording-upstream.js';

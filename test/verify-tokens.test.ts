@@ -1,5 +1,5 @@
 /**
- * toolgate/verify with tokens from the real minter and local keys: every refusal has its stable
+ * @toolgate/verify with tokens from the real minter and local keys: every refusal has its stable
  * code, non-call messages need no token, and the fetch-style wrapper (SDK v2 servers) and the jti
  * store behave as documented.
  */
@@ -9,7 +9,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { KeyRing } from '../src/credentials/key-ring.js';
 import { CallTokenMinter } from '../src/credentials/minter.js';
 import type { Invocation, Principal, RequestContext } from '../src/pipeline/stages.js';
-import { CallVerifier, MemoryJtiStore, verifyFetchRequests, type CallTokenError } from '../src/verify/index.js';
+import { CallVerifier, MemoryJtiStore, verifyFetchRequests, type CallTokenError } from '@toolgate/verify';
 
 const AUD = 'https://crm.internal/mcp';
 const principal: Principal = { agent: 'sales-bot', user: 'alice', scopes: ['crm.read'], bindingKey: 'x', anonymous: false };

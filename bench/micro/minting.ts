@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { importJWK, SignJWT } from 'jose';
 import { KeyRing } from '../../src/credentials/key-ring.js';
 import { CallTokenMinter } from '../../src/credentials/minter.js';
-import { CallVerifier } from '../../src/verify/index.js';
+import { CallVerifier } from '@toolgate/verify';
 import { consume } from './measure.js';
 import { MINTING_CALL } from './minting-slot.js';
 

@@ -17,7 +17,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { CallVerifier, verifyFetchRequests, type CallChain } from '../../src/verify/index.js';
+import { CallVerifier, verifyFetchRequests, type CallChain } from '@toolgate/verify';
 import { createCrmMcpServer } from './mcp.js';
 import { listen } from './node-http.js';
 import { CrmStore } from './store.js';
@@ -32,7 +32,7 @@ export interface CrmServerOptions {
   /** Where to report rejected requests and handler errors; default: nowhere. */
   log?: (line: string) => void;
   /**
-   * Verify toolgate's per-call token on every call (toolgate/verify): the gateway's JWKS URL, and
+   * Verify toolgate's per-call token on every call (@toolgate/verify): the gateway's JWKS URL, and
    * optionally this server's audience (default: its own URL) and the issuer. Absent: no check,
    * as for a server reached directly.
    */

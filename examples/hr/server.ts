@@ -6,7 +6,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallVerifier, verifyTransportMessages } from '../../src/verify/index.js';
+import { CallVerifier, verifyTransportMessages } from '@toolgate/verify';
 import { EmployeeDirectory } from './directory.js';
 import { registerHrTools } from './tools.js';
 

@@ -9,9 +9,7 @@ import { resolveAudit, stateHome, type AuditSettings } from '../audit/config.js'
 import { auditKeysDir, auditStoreFor } from '../audit/open.js';
 import type { AuditStore } from '../audit/store.js';
 import { loadConfig } from '../config/load.js';
-
-/** A mistake in what the user typed: exit code 2, the message says what to type instead. */
-export class UsageError extends Error {}
+import { UsageError } from './usage.js';
 
 export interface StoreOptions {
   config?: string;

@@ -7,7 +7,8 @@ import { trustedKeys } from '../audit/checkpoint.js';
 import type { AuditStore, RecordFilter, StoredRecord } from '../audit/store.js';
 import type { VerifyReport } from '../audit/verify.js';
 import { verifyStore } from '../audit/verify-store.js';
-import { timeOption, UsageError, withAuditStore } from './audit-store.js';
+import { timeOption, withAuditStore } from './audit-store.js';
+import { asksForHelp, UsageError } from './usage.js';
 
 const USAGE = `usage:
   toolgate audit verify [STORE] [--trust-key PEM]... [--json]     check the log's hashes, links, checkpoints, seals
@@ -43,6 +44,10 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 /** `toolgate audit verify|query|export`. Exit 0: fine; 1: the log does not verify; 2: usage or input error. */
 export async function runAudit(args: string[]): Promise<number> {
+  if (asksForHelp(args)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let values: Values;
   let positionals: string[];
   try {

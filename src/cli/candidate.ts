@@ -8,7 +8,8 @@
  */
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import { timeOption, UsageError, withAuditStore } from './audit-store.js';
+import { timeOption, withAuditStore } from './audit-store.js';
+import { UsageError } from './usage.js';
 import { observeCalls, type TimeRange } from '../least-privilege/observed.js';
 import { compareShadow, renderComparison } from '../least-privilege/disagreements.js';
 import { PolicyLoadError } from '../policy/errors.js';

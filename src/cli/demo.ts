@@ -8,12 +8,23 @@ import { startCrmServer } from '../../examples/crm/server.js';
 import { untilSignal } from './serve.js';
 import { cliCommand } from './token.js';
 import { examplePoliciesDir } from '../policy/examples.js';
+import { asksForHelp } from './usage.js';
+
+const USAGE = `usage: toolgate demo [--port PORT] [--crm-port PORT]
+  --port PORT       the gateway's port on 127.0.0.1 (default 7420)
+  --crm-port PORT   the example CRM server's port on 127.0.0.1 (default 7421)
+The HR server runs over stdio, spawned by the gateway. State and the demo config go to ./.toolgate.
+`;
 
 /**
  * `toolgate demo`: the example enterprise on loopback — the CRM server (Streamable HTTP), the
  * HR server (stdio, spawned by the gateway) and the gateway in front of both.
  */
 export async function runDemo(args: string[]): Promise<number> {
+  if (asksForHelp(args)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   const { values } = parseArgs({
     args,
     options: { port: { type: 'string', default: '7420' }, 'crm-port': { type: 'string', default: '7421' } },
@@ -21,7 +32,7 @@ export async function runDemo(args: string[]): Promise<number> {
   });
   const port = Number(values.port);
   const crmPort = Number(values['crm-port']);
-  // The CRM checks toolgate's per-call token on every call (toolgate/verify), and logs who it was for.
+  // The CRM checks toolgate's per-call token on every call (@toolgate/verify), and logs who it was for.
   const crm = await startCrmServer({
     host: '127.0.0.1',
     port: crmPort,

@@ -7,6 +7,7 @@ import { SigningKeyError } from '../credentials/errors.js';
 import { KeyRing } from '../credentials/key-ring.js';
 import { readKeyFile, saveKeyRing } from '../credentials/key-store.js';
 import type { SigningAlgorithm } from '../credentials/signing-key.js';
+import { asksForHelp, UsageError } from './usage.js';
 
 const USAGE = `usage:
   toolgate keys rotate [--config FILE | --file PATH] [--algorithm Ed25519|ES256] [--overlap SECONDS]
@@ -20,6 +21,10 @@ const DEFAULT_FILE = '.toolgate/signing-keys.json';
  * change up within seconds); `jwks` prints the public keys as published.
  */
 export async function runKeys(args: string[]): Promise<number> {
+  if (asksForHelp(args)) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const [sub, ...rest] = args;
   let values;
   try {
@@ -65,8 +70,6 @@ export async function runKeys(args: string[]): Promise<number> {
     throw err;
   }
 }
-
-class UsageError extends Error {}
 
 /** The key file and its settings: from the config's credentials section, or a path, or the default. */
 function where(config: string | undefined, file: string | undefined): { path: string; algorithm: SigningAlgorithm; overlap: number } {

@@ -7,6 +7,7 @@ import { runReport } from './report.js';
 import { runTools } from './tools.js';
 import { runServe } from './serve.js';
 import { runToken } from './token.js';
+import { VERSION } from '../version.js';
 
 const USAGE = `toolgate — an authorization gateway for MCP
 
@@ -21,6 +22,9 @@ Usage:
   toolgate report usage|scopes --config FILE [--since T] [--until T]   tools granted vs used per agent (--by, --json, --html FILE); scopes allowed calls needed
   toolgate tools list|approve --config FILE   show tool-definition pins, approve changed or new tool definitions
   toolgate help                      this text
+  toolgate --version                 the version of toolgate
+
+Every command takes --help (or -h) and prints its options.
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -42,6 +46,9 @@ async function main(argv: string[]): Promise<number> {
       return runReport(rest);
     case 'tools':
       return runTools(rest);
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':

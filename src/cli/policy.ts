@@ -14,6 +14,7 @@ import { PolicyLoadError } from '../policy/errors.js';
 import { ask, type Answer, type Question } from '../policy/explain.js';
 import { NoPolicySection, openWorkbench, type Workbench } from '../policy/workbench.js';
 import { runCandidate } from './candidate.js';
+import { asksForHelp } from './usage.js';
 import type { GatewayConfig } from '../config/types.js';
 
 const USAGE = `usage: toolgate policy validate --config FILE
@@ -27,6 +28,10 @@ const USAGE = `usage: toolgate policy validate --config FILE
 type Out = (s: string) => void;
 
 export async function runPolicy(args: string[], out: Out = (s) => process.stdout.write(s), err: Out = (s) => process.stderr.write(s)): Promise<number> {
+  if (asksForHelp(args)) {
+    out(USAGE);
+    return 0;
+  }
   const [sub, ...rest] = args;
   let parsed;
   try {

@@ -18,7 +18,8 @@ import { scopesText } from '../least-privilege/scope-report-text.js';
 import { GROUPINGS, usageReport, type CatalogTool, type GroupBy } from '../least-privilege/usage-report.js';
 import { usageHtml } from '../least-privilege/usage-report-html.js';
 import { usageText } from '../least-privilege/usage-report-table.js';
-import { timeOption, UsageError, withAuditStore, type StoreOptions } from './audit-store.js';
+import { timeOption, withAuditStore, type StoreOptions } from './audit-store.js';
+import { asksForHelp, UsageError } from './usage.js';
 
 const USAGE = `usage:
   toolgate report usage --config FILE [--db FILE | --home DIR] [--since T] [--until T]
@@ -45,6 +46,10 @@ type Out = (s: string) => void;
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 export async function runReport(args: string[], out: Out = (s) => process.stdout.write(s), err: Out = (s) => process.stderr.write(s)): Promise<number> {
+  if (asksForHelp(args)) {
+    out(USAGE);
+    return 0;
+  }
   let values: Values;
   let positionals: string[];
   try {

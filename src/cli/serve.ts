@@ -2,14 +2,23 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import { startGateway, StartupError, type RunningGateway } from '../gateway.js';
+import { asksForHelp } from './usage.js';
+
+const USAGE = `usage: toolgate serve --config FILE
+  --config, -c FILE   the gateway's YAML config (docs/config.md); runs until SIGINT or SIGTERM, then drains
+`;
 
 /** `toolgate serve --config FILE`: runs until SIGINT/SIGTERM, then drains and exits 0. */
 export async function runServe(args: string[]): Promise<number> {
+  if (asksForHelp(args)) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   let values;
   try {
     ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true }));
   } catch (err) {
-    process.stderr.write(`toolgate serve: ${(err as Error).message}\nusage: toolgate serve --config FILE\n`);
+    process.stderr.write(`toolgate serve: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
   if (!values.config) {

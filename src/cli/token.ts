@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readDevIssuer, signDevToken } from '../identity/dev-issuer.js';
+import { asksForHelp } from './usage.js';
 
 /** The demo world's users and their tenants (../shared/DEMO.md), so `--tenant` can be left out. */
 const DEMO_TENANTS: Record<string, string> = { alice: 'acme', bob: 'acme', carol: 'globex' };
@@ -16,6 +17,10 @@ const USAGE = 'usage: toolgate token --agent ID [--user ID] [--scope "a b"] [--t
  * toolgate token --agent sales-bot --user alice --scope "crm.read crm.write"
  */
 export async function runToken(args: string[]): Promise<number> {
+  if (asksForHelp(args)) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   let values;
   try {
     ({ values } = parseArgs({

@@ -10,6 +10,7 @@ import { PinStore, pinKey, type PinStatus } from '../catalog/pinning.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { UpstreamConfig } from '../config/types.js';
+import { asksForHelp } from './usage.js';
 
 const USAGE = 'usage: toolgate tools list --config FILE\n       toolgate tools approve --config FILE (--all | UPSTREAM/TOOL ... | EXPOSED_NAME ...)\n';
 
@@ -22,6 +23,10 @@ interface LiveTool {
 }
 
 export async function runTools(args: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  if (asksForHelp(args)) {
+    out(USAGE);
+    return 0;
+  }
   const [sub, ...rest] = args;
   let parsed;
   try {

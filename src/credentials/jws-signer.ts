@@ -1,5 +1,5 @@
 import { sign } from 'node:crypto';
-import { PER_CALL_TOKEN_TYPE } from '../verify/claims.js';
+import { PER_CALL_TOKEN_TYPE } from '@toolgate/verify';
 import type { SigningKey } from './signing-key.js';
 
 /**

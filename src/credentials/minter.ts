@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Invocation, Principal, RequestContext } from '../pipeline/stages.js';
-import { argumentsHash } from '../verify/argument-hash.js';
-import type { PerCallClaims } from '../verify/claims.js';
+import { argumentsHash, type PerCallClaims } from '@toolgate/verify';
 import { JwsSigner } from './jws-signer.js';
 import type { KeyRing } from './key-ring.js';
 

@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import { verifyNodeRequests, type CallChain, type CallVerifier } from '../../src/verify/index.js';
+import { verifyNodeRequests, type CallChain, type CallVerifier } from '@toolgate/verify';
 
 export interface RecordedRequest {
   method: string;

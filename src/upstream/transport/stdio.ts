@@ -137,7 +137,7 @@ export class StdioUpstreamTransport implements UpstreamTransport {
 
   send(original: JsonRpcMessage, options?: SendOptions): Promise<void> {
     // stdio has no headers: a per-call credential travels in the request's _meta instead
-    // (src/verify reads it there); nothing else of the HTTP headers applies here.
+    // (@toolgate/verify reads it there); nothing else of the HTTP headers applies here.
     const message = withCredentialMeta(original, options?.headers?.authorization);
     const child = this.child;
     if (child === undefined) return Promise.reject(this.error('ERR_UPSTREAM_CLOSED', 'not started'));

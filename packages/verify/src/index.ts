@@ -1,5 +1,5 @@
 /**
- * toolgate/verify — for MCP servers behind toolgate: check the per-call token toolgate mints
+ * @toolgate/verify — for MCP servers behind toolgate: check the per-call token toolgate mints
  * for every call it allows (signature, issuer, this server as sole audience, expiry, one use per
  * `jti`, and that the tool and arguments received are the ones that were authorized).
  * See the README section "For server authors".
