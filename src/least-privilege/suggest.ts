@@ -9,6 +9,7 @@ import type { ObservedCall } from './observed.js';
 import type { ToolKind } from '../policy/kinds.js';
 import type { PolicySource } from '../policy/source.js';
 import { constraintsFor, type Constraint } from './suggest-constraints.js';
+import { ToolgateError } from '../errors.js';
 
 /** One tool of the live catalog as the suggestion sees it. */
 export interface SuggestTool {
@@ -75,8 +76,10 @@ export interface ProposalInput {
   tenantOf: (call: ObservedCall) => string | undefined;
 }
 
-export class NothingObserved extends Error {
-  readonly code = 'ERR_NOTHING_OBSERVED';
+export class NothingObserved extends ToolgateError {
+  constructor(message: string) {
+    super('ERR_NOTHING_OBSERVED', message);
+  }
 }
 
 /** Throws NothingObserved when no allowed tools/call is in `input.calls`. */
