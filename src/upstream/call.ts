@@ -2,7 +2,7 @@
  * One call to an upstream, from what the gateway sends to what it hands back: the request as the
  * upstream sees it (the gateway's id, the gateway's progress token, the 2026-07-28 envelope), the
  * record kept while it is in flight, and the answer in the shape the rest of the gateway uses.
- * The UpstreamClient (upstream-client.ts) owns the table of these records and the sessions they
+ * The UpstreamClient (client.ts) owns the table of these records and the sessions they
  * are sent on.
  */
 import type { UpstreamTransport } from './transport/transport.js';
