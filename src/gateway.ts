@@ -21,6 +21,7 @@ import { startCredentials, type CredentialsRuntime } from './credentials/runtime
 import type { CedarPolicyStage } from './policy/stage.js';
 import type { ChainedAuditLog } from './audit/chained-log.js';
 import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
+import { ToolgateError } from './errors.js';
 
 export const VERSION = '0.1.0';
 
@@ -54,12 +55,7 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export class StartupError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = 'StartupError';
-  }
-}
+export class StartupError extends ToolgateError {}
 
 /** Opens the audit log, starts the upstream connections, then the listener. Resolves once all are up. */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
