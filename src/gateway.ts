@@ -24,6 +24,7 @@ import type { ChainedAuditLog } from './audit/chained-log.js';
 import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
 import { Closers } from './closers.js';
 import { upstreamReadiness } from './readiness.js';
+import { ToolgateError } from './errors.js';
 
 import { VERSION } from './version.js';
 export { VERSION };
@@ -58,12 +59,7 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export class StartupError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = 'StartupError';
-  }
-}
+export class StartupError extends ToolgateError {}
 
 /**
  * Opens the audit log, starts the upstream connections, then the listener. Resolves once all

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import canonicalize from 'canonicalize';
+import { ToolgateError } from '../errors.js';
 
 export type PinStatus = 'approved' | 'changed' | 'new';
 
@@ -22,11 +23,9 @@ export interface Pin {
   definition: Record<string, unknown>;
 }
 
-export class PinStoreError extends Error {
-  readonly code = 'ERR_PIN_STORE';
+export class PinStoreError extends ToolgateError {
   constructor(message: string) {
-    super(message);
-    this.name = 'PinStoreError';
+    super('ERR_PIN_STORE', message);
   }
 }
 

@@ -2,6 +2,7 @@
  * Why a config file was refused. Callers branch on `code`; `problems` holds every problem found
  * (not just the first) so a user can fix a file in one pass.
  */
+import { ToolgateError } from '../errors.js';
 export type ConfigErrorCode =
   /** The file does not exist. */
   | 'ERR_CONFIG_NOT_FOUND'
@@ -27,16 +28,14 @@ export interface ConfigProblem {
   column?: number;
 }
 
-export class ConfigError extends Error {
-  readonly code: ConfigErrorCode;
+export class ConfigError extends ToolgateError {
+  declare readonly code: ConfigErrorCode;
   /** The config file as the caller named it. */
   readonly source: string;
   readonly problems: readonly ConfigProblem[];
 
   constructor(code: ConfigErrorCode, source: string, problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
-    super(problems.map((problem) => describeProblem(source, problem)).join('\n'), options);
-    this.name = 'ConfigError';
-    this.code = code;
+    super(code, problems.map((problem) => describeProblem(source, problem)).join('\n'), options);
     this.source = source;
     this.problems = problems;
   }

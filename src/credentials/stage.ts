@@ -42,8 +42,9 @@ export class PerCallCredentials implements CredentialStage {
         invocation,
         detail: { upstream: invocation.upstream, mode: plan.mode, code: error.code, reason: error.message },
       });
-      // What the client is told: which upstream, not the authorization server's words.
-      throw new CredentialError(error.code, invocation.upstream, `no credential for upstream ${invocation.upstream} (${error.code})`, { cause: error });
+      // The audit record got the local form; what travels on carries only the wire form (every
+      // error raised in headersFor names invocation.upstream, token exchange included).
+      throw new CredentialError(error.code, invocation.upstream, error.told, { cause: error });
     }
   }
 

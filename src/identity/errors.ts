@@ -3,6 +3,7 @@
  * `reason` is the full story for the audit record; `challenge` says which RFC 6750 error code
  * (if any) the client sees. The client is told less than the auditor.
  */
+import { ToolgateError } from '../errors.js';
 export type AuthFailureCode =
   | 'ERR_TOKEN_MISSING'
   | 'ERR_TOKEN_IN_QUERY'
@@ -47,18 +48,19 @@ const TOLD: Record<AuthFailureCode, string> = {
   ERR_ISSUER_UNAVAILABLE: 'The token issuer could not be reached',
 };
 
-export class AuthenticationError extends Error {
+export class AuthenticationError extends ToolgateError {
+  declare readonly code: AuthFailureCode;
+
   constructor(
-    readonly code: AuthFailureCode,
+    code: AuthFailureCode,
     /** Full reason, for the audit record only. */
     readonly reason: string,
     options?: { cause?: unknown },
   ) {
-    super(reason, options);
-    this.name = 'AuthenticationError';
+    super(code, reason, options);
   }
 
-  /** The short description the client may see. */
+  /** The wire form: the short description the client may see. */
   get told(): string {
     return TOLD[this.code];
   }

@@ -10,7 +10,7 @@
  *
  * Read by `toolgate report usage` (src/report); never on the request path.
  */
-import { isAuthorizedPartial, policyToJson, policyToText, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { isAuthorizedPartial, policyToText, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { UpstreamConfig } from '../config/types.js';
 import type { Principal } from '../pipeline/stages.js';
 import type { CatalogView } from '../policy/catalog-view.js';
@@ -22,6 +22,7 @@ import type { PolicySettings } from '../policy/settings.js';
 import { readPolicies, type PolicySource } from '../policy/source.js';
 import { pruneValue, usageOf, type Usage } from '../policy/context-reads.js';
 import { missingBaseline } from '../identity/server-access.js';
+import { permitScopes } from '../policy/scope-annotation.js';
 
 /** One policy that still decides once everything known is filled in. */
 export interface Condition {
@@ -42,15 +43,7 @@ export interface Grant {
   session: Condition[];
 }
 
-/** The `@scope("…")` annotation of each permit policy that has one, by policy id. */
-export function permitScopes(sources: PolicySource[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const s of sources) {
-    const json = policyToJson(s.text);
-    if (json.type === 'success' && json.json.effect === 'permit' && json.json.annotations?.scope) out.set(s.id, json.json.annotations.scope);
-  }
-  return out;
-}
+export { permitScopes };
 
 const unknown = (name: string) => ({ __extn: { fn: 'unknown', arg: name } });
 

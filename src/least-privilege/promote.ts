@@ -13,15 +13,20 @@ import type { ObservedCall } from './observed.js';
 import { compareShadow, wouldBreak, type ShadowComparison } from './disagreements.js';
 import { policyFiles, readPolicies } from '../policy/source.js';
 import { NoPolicySection, openWorkbench } from '../policy/workbench.js';
+import { ToolgateError } from '../errors.js';
 
 /** A promotion the operator has to decide about (exit 1), with the reason. */
-export class PromotionRefused extends Error {
-  readonly code = 'ERR_PROMOTION_REFUSED';
+export class PromotionRefused extends ToolgateError {
+  constructor(message: string) {
+    super('ERR_PROMOTION_REFUSED', message);
+  }
 }
 
 /** Nothing to promote, or a layout promote cannot replace (exit 2). */
-export class NoShadowSet extends Error {
-  readonly code = 'ERR_NO_SHADOW';
+export class NoShadowSet extends ToolgateError {
+  constructor(message: string) {
+    super('ERR_NO_SHADOW', message);
+  }
 }
 
 export interface Promotion {

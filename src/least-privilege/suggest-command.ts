@@ -16,6 +16,7 @@ import { renderProposal } from './suggest-cedar.js';
 import { catalogTools, enforcedPolicies, grantsOf } from './suggest-inputs.js';
 import { buildTestTable, renderTestTable, TESTS_FILE, type TestTable } from './suggest-tests.js';
 import { NoPolicySection, openWorkbench } from '../policy/workbench.js';
+import { ToolgateError } from '../errors.js';
 
 export interface SuggestOptions {
   out: string;
@@ -37,8 +38,10 @@ export interface Suggestion {
 }
 
 /** The out folder holds something and --force was not given. */
-export class OutDirNotEmpty extends Error {
-  readonly code = 'ERR_OUT_NOT_EMPTY';
+export class OutDirNotEmpty extends ToolgateError {
+  constructor(message: string) {
+    super('ERR_OUT_NOT_EMPTY', message);
+  }
 }
 
 /** From the calls of a staging period. Throws NoPolicySection, OutDirNotEmpty, NothingObserved, PolicyLoadError (enforced set or suggestion). */

@@ -11,6 +11,7 @@ import { GrantOracle } from './grants.js';
 import type { PolicySettings } from '../policy/settings.js';
 import { PROMPT_ACTION, RESOURCE_ACTION } from '../policy/schema.js';
 import { readPolicies, type PolicySource } from '../policy/source.js';
+import { permitScope } from '../policy/scope-annotation.js';
 import type { ProposalInput, SuggestTool } from './suggest.js';
 import { principalOf, type Workbench } from '../policy/workbench.js';
 
@@ -57,7 +58,7 @@ export function enforcedPolicies(files: string[]): ProposalInput['enforced'] {
     const json = parsed.json as { effect: 'permit' | 'forbid'; action: { op: string; entity?: EntityRef; entities?: EntityRef[] }; annotations?: Record<string, string> };
     const ids = json.action.op === 'All' ? undefined : json.action.entity ? [idOf(json.action.entity)] : (json.action.entities ?? []).map(idOf);
     const toolScope = ids === undefined || ids.some((id) => id !== PROMPT_ACTION && id !== RESOURCE_ACTION);
-    const scope = json.annotations?.scope;
+    const scope = permitScope(json);
     return { ...s, effect: json.effect, toolScope, ...(scope ? { scope } : {}) };
   });
 }

@@ -9,6 +9,7 @@ import type { ObservedCall } from './observed.js';
 import type { PolicySource } from '../policy/source.js';
 import { constraintsFor, type Constraint } from './suggest-constraints.js';
 import type { SuggestTool } from './suggest-tool.js';
+import { ToolgateError } from '../errors.js';
 
 export type { SuggestTool } from './suggest-tool.js';
 
@@ -65,8 +66,10 @@ export interface ProposalInput {
   tenantOf: (call: ObservedCall) => string | undefined;
 }
 
-export class NothingObserved extends Error {
-  readonly code = 'ERR_NOTHING_OBSERVED';
+export class NothingObserved extends ToolgateError {
+  constructor(message: string) {
+    super('ERR_NOTHING_OBSERVED', message);
+  }
 }
 
 /** Throws NothingObserved when no allowed tools/call is in `input.calls`. */

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, errorResponse } from '../protocol/jsonrpc.js';
-import { reply } from '../mcp/endpoint.js';
+import { reply } from '../mcp/http-reply.js';
 import type { OriginGuard } from './origin-guard.js';
 
 export interface ListenerRoutes {

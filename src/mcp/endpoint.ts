@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyTooLargeError, readBody } from '../listener/body.js';
+import { BodyTooLargeError, readBody } from './body.js';
+import { reply } from './http-reply.js';
+import { objectOr } from '../protocol/json.js';
 import { isRejection, type IdentityStage, type Principal, type RequestContext } from '../pipeline/stages.js';
 import { LEGACY_CAPABILITIES } from './capabilities.js';
 import { MessageChannel } from './channel.js';
@@ -248,14 +250,4 @@ function splitEventId(id: string): [string | undefined, number] {
   if (slash <= 0) return [undefined, 0];
   const seq = Number(id.slice(slash + 1));
   return [id.slice(0, slash), Number.isInteger(seq) ? seq : 0];
-}
-
-function objectOr(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
-export function reply(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }

@@ -3,8 +3,7 @@ import type { Principal } from '../pipeline/stages.js';
 import type { Caller } from './caller.js';
 import type { MessageChannel } from './channel.js';
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
-
-const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+import { isLoggingLevel, LOG_LEVELS, type LoggingLevel } from '../protocol/log-levels.js';
 
 /** Which client capability a server→client request needs. */
 const REQUIRED_CAPABILITY: Record<string, string> = {
@@ -22,7 +21,7 @@ export class ClientSession implements Caller {
   readonly createdAt = new Date();
   lastSeen = Date.now();
   initialized = false;
-  logLevel: string | undefined;
+  logLevel: LoggingLevel | undefined;
   readonly subscriptions = new Set<string>();
   /** Every stream a client may resume, by stream id. */
   readonly channels = new Map<string, MessageChannel>();
@@ -56,12 +55,12 @@ export class ClientSession implements Caller {
   /** True when a progress or logging notification should reach this client. */
   wants(notification: JsonRpcNotification): boolean {
     if (notification.method !== 'notifications/message' || this.logLevel === undefined) return true;
-    const level = LOG_LEVELS.indexOf(String(notification.params?.level));
+    const level = LOG_LEVELS.indexOf(notification.params?.level as LoggingLevel);
     return level < 0 || level >= LOG_LEVELS.indexOf(this.logLevel);
   }
 
   setLogLevel(level: unknown): boolean {
-    if (typeof level !== 'string' || !LOG_LEVELS.includes(level)) return false;
+    if (!isLoggingLevel(level)) return false;
     this.logLevel = level;
     return true;
   }

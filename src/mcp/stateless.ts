@@ -4,13 +4,13 @@ import type { Principal, RequestContext } from '../pipeline/stages.js';
 import type { Caller } from './caller.js';
 import { MessageChannel } from './channel.js';
 import type { Router } from './router.js';
+import { reply } from './http-reply.js';
 import { ErrorCode, errorResponse, isNotification, isRequest, isResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import {
   checkModernHeaders,
   checkProtocolVersion,
   discoverResult,
   httpStatusForModernError,
-  LOG_LEVELS,
   markResult,
   MODERN_PROTOCOL_VERSION,
   readRequestEnvelope,
@@ -19,6 +19,7 @@ import {
   type RequestEnvelope,
 } from '../protocol/modern.js';
 import { LEGACY_VERSIONS } from '../protocol/eras.js';
+import { LOG_LEVELS, type LoggingLevel } from '../protocol/log-levels.js';
 
 export interface StatelessOptions {
   serverInfo: { name: string; version: string };
@@ -43,22 +44,22 @@ export class StatelessEndpoint {
   async handle(req: IncomingMessage, res: ServerResponse, posted: JsonRpcMessage, principal: Principal): Promise<void> {
     if (!isRequest(posted)) {
       if (isNotification(posted)) return void res.writeHead(202).end();
-      return send(res, 400, errorResponse(null, ErrorCode.InvalidRequest, 'Invalid Request: 2026-07-28 has no server-to-client requests to answer'));
+      return reply(res, 400, errorResponse(null, ErrorCode.InvalidRequest, 'Invalid Request: 2026-07-28 has no server-to-client requests to answer'));
     }
     const message: JsonRpcRequest = posted;
     const envelope = readRequestEnvelope(message);
-    if ('error' in envelope) return send(res, envelope.status, errorResponse(message.id, envelope.error.code, envelope.error.message, envelope.error.data));
+    if ('error' in envelope) return reply(res, envelope.status, errorResponse(message.id, envelope.error.code, envelope.error.message, envelope.error.data));
     const headers = checkModernHeaders(req.headers, message);
-    if (!headers.ok) return send(res, headers.status, errorResponse(message.id, headers.error.code, headers.error.message, headers.error.data));
+    if (!headers.ok) return reply(res, headers.status, errorResponse(message.id, headers.error.code, headers.error.message, headers.error.data));
     const version = checkProtocolVersion(envelope.protocolVersion, [MODERN_PROTOCOL_VERSION]);
     if (!version.ok) {
-      return send(res, version.status, errorResponse(message.id, version.error.code, version.error.message, { ...(version.error.data as object), supported: SERVED_VERSIONS }));
+      return reply(res, version.status, errorResponse(message.id, version.error.code, version.error.message, { ...(version.error.data as object), supported: SERVED_VERSIONS }));
     }
     if (REMOVED_METHODS.has(message.method)) {
-      return send(res, httpStatusForModernError(ErrorCode.MethodNotFound), errorResponse(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} does not exist in ${MODERN_PROTOCOL_VERSION}`));
+      return reply(res, httpStatusForModernError(ErrorCode.MethodNotFound), errorResponse(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} does not exist in ${MODERN_PROTOCOL_VERSION}`));
     }
     if (message.method === 'server/discover') {
-      return send(res, 200, {
+      return reply(res, 200, {
         jsonrpc: '2.0',
         id: message.id,
         result: discoverResult({ supportedVersions: SERVED_VERSIONS, capabilities: this.options.capabilities, serverInfo: this.options.serverInfo, ...(this.options.instructions ? { instructions: this.options.instructions } : {}) }),
@@ -99,7 +100,7 @@ class StatelessCaller implements Caller {
 
   wants(n: JsonRpcNotification): boolean {
     if (n.method !== 'notifications/message') return true;
-    const level = LOG_LEVELS.indexOf(n.params?.level as (typeof LOG_LEVELS)[number]);
+    const level = LOG_LEVELS.indexOf(n.params?.level as LoggingLevel);
     return level >= this.logLevel;
   }
 
@@ -121,10 +122,4 @@ class StatelessCaller implements Caller {
     if (!('result' in response)) return response;
     return { ...response, result: markResult(response.result, { method, cacheScope: 'private', serverInfo: this.serverInfo }) };
   }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

@@ -20,6 +20,7 @@ import { PolicyLoadError } from './errors.js';
 import { actionAncestors, buildSchema, type SchemaTool } from './schema.js';
 import { fromCedarError, type PolicySource } from './source.js';
 import { pruneType, pruneValue, usageOf, type Usage } from './context-reads.js';
+import { permitScope } from './scope-annotation.js';
 
 export interface CedarRequest {
   principal: EntityUidJson & { type: string; id: string };
@@ -89,8 +90,8 @@ export class CompiledPolicySet {
       const a = json.json.action as { op: string; entity?: { id?: string; __entity?: { id: string } }; entities?: Array<{ id?: string; __entity?: { id: string } }> };
       const idOf = (e: { id?: string; __entity?: { id: string } }) => e.id ?? e.__entity?.id ?? '';
       actionScope.set(s.id, a.op === 'All' ? { all: true } : { ids: a.entity ? [idOf(a.entity)] : (a.entities ?? []).map(idOf) });
-      const scope = json.json.annotations?.scope;
-      if (json.json.effect === 'permit' && scope) scopeOf.set(s.id, scope);
+      const scope = permitScope(json.json);
+      if (scope) scopeOf.set(s.id, scope);
     }
     const byKey = new Map<string, Slice>();
     const sliceFor = (ids: string[]): Slice => {

@@ -13,6 +13,7 @@ import { ArgumentValidator } from './arguments.js';
 import { PolicyLoadError } from './errors.js';
 import { FixedClock } from './clock.js';
 import { CedarPolicyStage } from './stage.js';
+import { ToolgateError } from '../errors.js';
 
 export interface Workbench {
   registry: UpstreamRegistry;
@@ -22,11 +23,9 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-export class NoPolicySection extends Error {
-  readonly code = 'ERR_NO_POLICY';
+export class NoPolicySection extends ToolgateError {
   constructor(source: string) {
-    super(`${source} has no policy: section`);
-    this.name = 'NoPolicySection';
+    super('ERR_NO_POLICY', `${source} has no policy: section`);
   }
 }
 

@@ -4,7 +4,6 @@
  * The era is negotiated separately with each client and with each upstream.
  */
 export const LEGACY_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26'] as const;
-export const MODERN_VERSION = '2026-07-28';
 export const LATEST_LEGACY_VERSION = '2025-11-25';
 
 export type LegacyVersion = (typeof LEGACY_VERSIONS)[number];
@@ -18,9 +17,4 @@ export function negotiateLegacyVersion(requested: unknown): LegacyVersion {
 
 export function isLegacyVersion(v: string): v is LegacyVersion {
   return (LEGACY_VERSIONS as readonly string[]).includes(v);
-}
-
-/** Batches were removed in 2025-06-18; only 2025-03-26 allowed them, and we reject them everywhere. */
-export function allowsBatches(_version: string): boolean {
-  return false;
 }

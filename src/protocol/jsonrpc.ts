@@ -1,7 +1,9 @@
 /**
- * JSON-RPC 2.0 message shapes as MCP uses them. Only src/mcp parses JSON-RPC;
- * every other stage receives these already-classified values.
+ * JSON-RPC 2.0 message shapes as MCP uses them. Only this folder classifies raw JSON as
+ * JSON-RPC (classifyMessage); every other stage receives already-classified values.
  */
+import { isObject } from './json.js';
+
 export type JsonRpcId = string | number;
 
 export interface JsonRpcRequest {
@@ -86,14 +88,12 @@ export function resultResponse(id: JsonRpcId, result: Record<string, unknown>): 
  * Batches (arrays) are not messages: callers reject them for every era we speak.
  */
 export function classifyMessage(value: unknown): JsonRpcMessage | { invalid: string } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { invalid: 'a JSON-RPC message must be a JSON object' };
-  }
-  const v = value as Record<string, unknown>;
+  if (!isObject(value)) return { invalid: 'a JSON-RPC message must be a JSON object' };
+  const v = value;
   if (v.jsonrpc !== '2.0') return { invalid: 'jsonrpc must be "2.0"' };
   if ('method' in v) {
     if (typeof v.method !== 'string' || v.method.length === 0) return { invalid: 'method must be a non-empty string' };
-    if ('params' in v && v.params !== undefined && (typeof v.params !== 'object' || v.params === null || Array.isArray(v.params))) {
+    if ('params' in v && v.params !== undefined && !isObject(v.params)) {
       return { invalid: 'params must be an object' };
     }
     if ('id' in v && v.id !== undefined) {
@@ -108,7 +108,7 @@ export function classifyMessage(value: unknown): JsonRpcMessage | { invalid: str
       if (typeof e !== 'object' || e === null || typeof e.code !== 'number' || typeof e.message !== 'string') {
         return { invalid: 'error must have a numeric code and a message' };
       }
-    } else if (typeof v.result !== 'object' || v.result === null || Array.isArray(v.result)) {
+    } else if (!isObject(v.result)) {
       return { invalid: 'result must be an object' };
     }
     return v as unknown as JsonRpcMessage;

@@ -8,15 +8,14 @@ export {
   MODERN_PROTOCOL_VERSION,
   MetaKey,
   ModernErrorCode,
-  LOG_LEVELS,
   REMOVED_METHODS,
   isModernProtocolVersion,
   unsupportedVersionError,
   checkProtocolVersion,
   missingCapabilityError,
   httpStatusForModernError,
-  type LoggingLevel,
 } from './modern/protocol.js';
+export { LOG_LEVELS, type LoggingLevel } from './log-levels.js';
 export {
   readRequestEnvelope,
   withRequestEnvelope,

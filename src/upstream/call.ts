@@ -2,13 +2,14 @@
  * One call to an upstream, from what the gateway sends to what it hands back: the request as the
  * upstream sees it (the gateway's id, the gateway's progress token, the 2026-07-28 envelope), the
  * record kept while it is in flight, and the answer in the shape the rest of the gateway uses.
- * The UpstreamClient (upstream-client.ts) owns the table of these records and the sessions they
+ * The UpstreamClient (client.ts) owns the table of these records and the sessions they
  * are sent on.
  */
 import type { UpstreamTransport } from './transport/transport.js';
 import { classifyResult, unmarkResult, withRequestEnvelope } from '../protocol/modern.js';
 import { eraHeaders, GATEWAY_CLIENT_INFO, MODERN_CLIENT_CAPABILITIES } from './handshake.js';
 import { ErrorCode, errorResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
+import { ToolgateError } from '../errors.js';
 
 /** Where an upstream's messages about one forwarded call go (the downstream request's stream). */
 export interface CallSink {
@@ -104,15 +105,13 @@ export function fromModern(response: JsonRpcResponse, upstream: string): JsonRpc
 }
 
 /** A request the gateway itself made (UpstreamClient.call) was answered with a JSON-RPC error. */
-export class UpstreamCallError extends Error {
-  readonly code = 'ERR_UPSTREAM_CALL';
+export class UpstreamCallError extends ToolgateError {
   constructor(
     readonly upstream: string,
     readonly method: string,
     readonly rpcCode: number,
     message: string,
   ) {
-    super(`upstream ${upstream} answered ${method} with error ${rpcCode}: ${message}`);
-    this.name = 'UpstreamCallError';
+    super('ERR_UPSTREAM_CALL', `upstream ${upstream} answered ${method} with error ${rpcCode}: ${message}`);
   }
 }

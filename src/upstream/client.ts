@@ -2,9 +2,9 @@
  * The MCP client side of one upstream, and the API the rest of the gateway uses: its lifecycle
  * (connect and handshake, restart with backoff, session recovery) and sending calls on the
  * current session (forward, call, notify). The parts: one call's request/answer mapping in
- * upstream-call.ts, the calls in flight (ids, timeouts, cancellation) in upstream-in-flight.ts,
- * routing what the upstream sends in upstream-inbox.ts, the era handshake in
- * upstream-handshake.ts, the probation after a recovery in upstream-probation.ts.
+ * call.ts, the calls in flight (ids, timeouts, cancellation) in in-flight.ts,
+ * routing what the upstream sends in inbox.ts, the era handshake in
+ * handshake.ts, the probation after a recovery in probation.ts.
  */
 import type { UpstreamConfig } from '../config/types.js';
 import type { UpstreamTransport } from './transport/transport.js';
@@ -40,7 +40,7 @@ export type UpstreamState = 'starting' | 'ready' | 'down';
  * it, and a request whose send() was refused that way — the server rejected it before running
  * it — is sent once more on the new session. Requests the old session had accepted may have
  * run, so they are not repeated: the old transport stays open ("retired") until each has its
- * answer, then closes. The new session is on probation (upstream-probation.ts), which bounds
+ * answer, then closes. The new session is on probation (probation.ts), which bounds
  * what a wrong guess at session loss costs.
  */
 

@@ -2,6 +2,7 @@ import type { UpstreamConfig } from '../config/types.js';
 import { LATEST_LEGACY_VERSION } from '../protocol/eras.js';
 import { isErrorResponse, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { classifyDiscoverProbe, MODERN_PROTOCOL_VERSION, modernHeadersFor, withRequestEnvelope } from '../protocol/modern.js';
+import { objectOr } from '../protocol/json.js';
 
 /** What a handshake with one upstream settled: its era and what it said about itself. */
 export interface Handshake {
@@ -88,6 +89,3 @@ export function eraHeaders(request: JsonRpcRequest): Record<string, string> {
   return rest;
 }
 
-function objectOr(v: unknown): Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}

@@ -3,7 +3,7 @@
  * per upstream, so two clients using the same id never collide), the table that answers are
  * routed through, each call's timeout (restarted by progress) and how the upstream is told to
  * stop a call. Which session a call goes on, and sending it again after a session loss, is the
- * UpstreamClient's (upstream-client.ts).
+ * UpstreamClient's (client.ts).
  */
 import type { UpstreamTransport } from './transport/transport.js';
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../protocol/jsonrpc.js';

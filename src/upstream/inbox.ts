@@ -4,7 +4,7 @@
  * requests, list_changed and resources/updated events, and server→client requests relayed to
  * the sink of the call that caused them. What cannot be tied to a call is dropped and counted,
  * never guessed (see `attribute`). The UpstreamClient owns the calls and the sessions; the inbox
- * only reads the one (upstream-in-flight.ts) and answers on the other.
+ * only reads the one (in-flight.ts) and answers on the other.
  */
 import type { UpstreamTransport } from './transport/transport.js';
 import {

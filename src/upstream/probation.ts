@@ -1,6 +1,6 @@
 /*
  * Probation of a session that session recovery produced (recovery itself: the note in
- * upstream-client.ts; the loss rule: src/upstream/transport/http-session.ts).
+ * client.ts; the loss rule: src/upstream/transport/http-session.ts).
  *
  * A refusal is only a guess at session loss (a 400 can mean other things), so a session that
  * recovery produced is on probation: until a request is accepted on it, refusals are passed on

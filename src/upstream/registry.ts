@@ -2,7 +2,7 @@ import type { UpstreamConfig } from '../config/types.js';
 import { UpstreamClient, type UpstreamState } from './client.js';
 import type { JsonRpcMessage, JsonRpcNotification } from '../protocol/jsonrpc.js';
 import { HttpUpstreamTransport } from './transport/http.js';
-import { readUpstreamTls } from '../credentials/upstream-tls.js';
+import { readUpstreamTls } from './transport/tls-material.js';
 import { StdioUpstreamTransport } from './transport/stdio.js';
 import type { UpstreamTransport } from './transport/transport.js';
 import { Catalog, type Listed } from '../catalog/catalog.js';

@@ -6,6 +6,7 @@
 import type { Implementation } from './envelope.js';
 import { MetaKey } from './protocol.js';
 import type { CacheScope } from './result.js';
+import { isObject } from '../json.js';
 
 export interface DiscoverInput {
   supportedVersions: readonly string[];
@@ -23,10 +24,6 @@ export interface Discovered {
   instructions?: string;
   ttlMs?: number;
   cacheScope?: CacheScope;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

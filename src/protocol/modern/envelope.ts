@@ -5,7 +5,9 @@
  * -32602 with HTTP 400.
  */
 import { ErrorCode, type JsonRpcErrorObject, type JsonRpcMessage, type JsonRpcRequest } from '../jsonrpc.js';
-import { LOG_LEVELS, MetaKey, type LoggingLevel } from './protocol.js';
+import { LOG_LEVELS, isLoggingLevel, type LoggingLevel } from '../log-levels.js';
+import { MetaKey } from './protocol.js';
+import { isObject } from '../json.js';
 
 export interface Implementation {
   name: string;
@@ -28,10 +30,6 @@ export interface EnvelopeRejection {
 }
 
 const ENVELOPE_KEYS = [MetaKey.protocolVersion, MetaKey.clientInfo, MetaKey.clientCapabilities, MetaKey.logLevel] as const;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function metaOf(message: JsonRpcMessage): Record<string, unknown> | undefined {
   const params = 'params' in message ? message.params : undefined;
@@ -90,10 +88,10 @@ export function readRequestEnvelope(request: JsonRpcRequest): RequestEnvelope | 
   }
   const level = meta[MetaKey.logLevel];
   if (level !== undefined) {
-    if (typeof level !== 'string' || !(LOG_LEVELS as readonly string[]).includes(level)) {
+    if (!isLoggingLevel(level)) {
       return invalid(MetaKey.logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
     }
-    envelope.logLevel = level as LoggingLevel;
+    envelope.logLevel = level;
   }
   return envelope;
 }

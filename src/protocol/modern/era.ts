@@ -13,6 +13,7 @@ import { hasEnvelopeClaim } from './envelope.js';
 import { parseDiscoverResult, type Discovered } from './discover.js';
 import { HeaderName, type HeaderBag } from './headers.js';
 import { isModernProtocolVersion, ModernErrorCode } from './protocol.js';
+import { isObject } from '../json.js';
 
 export type ClientEra = { era: 'modern' } | { era: 'legacy' } | { era: 'reject'; status: 400; error: JsonRpcErrorObject };
 
@@ -56,10 +57,6 @@ export type ProbeVerdict =
   | { kind: 'retry'; version: string }
   | { kind: 'legacy' }
   | { kind: 'error'; reason: string };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function fromUnsupported(data: unknown, ours: readonly string[]): ProbeVerdict {
   const supported = isObject(data) && Array.isArray(data.supported) ? data.supported.filter((v): v is string => typeof v === 'string') : [];

@@ -7,6 +7,7 @@
  * `requestState` echoed byte for byte.
  */
 import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest } from '../jsonrpc.js';
+import { isObject } from '../json.js';
 
 /** The only requests that may be answered with input_required. */
 export const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
@@ -17,10 +18,6 @@ export const INPUT_REQUEST_METHODS: ReadonlySet<string> = new Set(['elicitation/
 export interface RetryInput {
   inputResponses?: Record<string, unknown>;
   requestState?: string;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**

@@ -8,6 +8,7 @@
 import type { JsonRpcErrorObject } from '../jsonrpc.js';
 import { decodeHeaderValue, encodeHeaderValue, isValidFieldValue, trimFieldValue } from './header-value.js';
 import { ModernErrorCode } from './protocol.js';
+import { isObject } from '../json.js';
 
 export interface ParamHeaderDeclaration {
   /** The `{Name}` of `Mcp-Param-{Name}`, as the tool spells it. */
@@ -26,10 +27,6 @@ const UNREACHABLE = [
   'propertyNames', 'patternProperties', 'dependentSchemas', 'oneOf', 'anyOf', 'allOf', 'not', 'if', 'then',
   'else', '$defs', 'definitions',
 ];
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function containsAnnotation(node: unknown): boolean {
   if (Array.isArray(node)) return node.some(containsAnnotation);

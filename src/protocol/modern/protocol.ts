@@ -23,9 +23,6 @@ export const ModernErrorCode = {
   UnsupportedProtocolVersion: -32022,
 } as const;
 
-export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
-export type LoggingLevel = (typeof LOG_LEVELS)[number];
-
 /**
  * Methods that exist in the 2025 eras but not in 2026-07-28. A modern server answers them
  * with 404 and -32601 (the conformance suite checks initialize, ping, logging/setLevel,

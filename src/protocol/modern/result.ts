@@ -7,6 +7,7 @@
  */
 import type { Implementation } from './envelope.js';
 import { MetaKey } from './protocol.js';
+import { isObject } from '../json.js';
 
 export type CacheScope = 'public' | 'private';
 
@@ -24,10 +25,6 @@ export type ResultClass =
   | { kind: 'complete' }
   | { kind: 'input_required'; inputRequests?: Record<string, unknown>; requestState?: string }
   | { kind: 'invalid'; reason: string };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * Classifies a result by `resultType`. Absent means complete (a legacy server); an

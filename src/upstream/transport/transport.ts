@@ -1,4 +1,5 @@
 import type { JsonRpcId, JsonRpcMessage } from '../../protocol/jsonrpc.js';
+import { ToolgateError } from '../../errors.js';
 
 /**
  * How the gateway talks to one upstream MCP server, below the protocol: bytes in, messages out.
@@ -37,13 +38,13 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-export class UpstreamTransportError extends Error {
-  readonly code: string;
-  readonly upstream: string;
-  constructor(upstream: string, code: string, message: string, options?: { cause?: unknown }) {
-    super(`upstream ${upstream}: ${message}`, options);
-    this.name = 'UpstreamTransportError';
-    this.code = code;
-    this.upstream = upstream;
+export class UpstreamTransportError extends ToolgateError {
+  constructor(
+    readonly upstream: string,
+    code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `upstream ${upstream}: ${message}`, options);
   }
 }

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { ToolgateError } from '../errors.js';
 
-export class BodyTooLargeError extends Error {
-  readonly code = 'ERR_BODY_TOO_LARGE';
+/** Local form only: the endpoint answers 413 with its own words. */
+export class BodyTooLargeError extends ToolgateError {
   constructor(readonly limit: number) {
-    super(`request body exceeds ${limit} bytes`);
+    super('ERR_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`);
   }
 }
 

@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
-import type { UpstreamTlsConfig } from '../config/types.js';
-import { CredentialError } from './errors.js';
+import type { UpstreamTlsConfig } from '../../config/types.js';
+import { ToolgateError } from '../../errors.js';
+
+/** An upstream's TLS files cannot be read or do not make a client certificate. */
+export class UpstreamTlsError extends ToolgateError {
+  constructor(
+    readonly upstream: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_UPSTREAM_TLS', message, options);
+  }
+}
 
 /** PEM contents for the HTTP upstream's TLS connector (client certificate, trusted CA). */
 export interface UpstreamTlsMaterial {
@@ -21,12 +32,12 @@ export function readUpstreamTls(upstream: string, tls: UpstreamTlsConfig | undef
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new CredentialError('ERR_UPSTREAM_TLS', upstream, `cannot read the ${what} ${path}: ${(err as Error).message}`, { cause: err });
+      throw new UpstreamTlsError(upstream, `cannot read the ${what} ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
   const cert = read('client certificate', tls.cert);
   const key = read('client key', tls.key);
   const ca = read('CA bundle', tls.ca);
-  if ((cert === undefined) !== (key === undefined)) throw new CredentialError('ERR_UPSTREAM_TLS', upstream, 'tls needs both cert and key for a client certificate');
+  if ((cert === undefined) !== (key === undefined)) throw new UpstreamTlsError(upstream, 'tls needs both cert and key for a client certificate');
   return { ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(ca ? { ca } : {}) };
 }
