@@ -3,8 +3,14 @@
  * a request for help is recognised.
  */
 
+import { ToolgateError } from '../errors.js';
+
 /** A mistake in what the user typed: exit code 2, the message says what to type instead. */
-export class UsageError extends Error {}
+export class UsageError extends ToolgateError {
+  constructor(message: string) {
+    super('ERR_USAGE', message);
+  }
+}
 
 /**
  * `--help` or `-h` among the arguments (before a `--`): the command prints its usage to stdout

@@ -2,6 +2,7 @@
  * The typed refusals stages throw on the request path, caught where the response is written
  * (src/mcp/router.ts). A seam file like stages.ts: stages and the downstream side share them.
  */
+import { ToolgateError } from '../errors.js';
 
 /**
  * A refusal the caller can fix with more scope: answered as HTTP 403 with
@@ -9,23 +10,18 @@
  * started, else as a JSON-RPC error on the stream. Thrown by server access (baseline scopes)
  * and by a policy denial that names the scopes that would allow the call.
  */
-export class InsufficientScope extends Error {
-  readonly code = 'ERR_INSUFFICIENT_SCOPE';
+export class InsufficientScope extends ToolgateError {
+  declare readonly code: 'ERR_INSUFFICIENT_SCOPE';
   constructor(readonly scopes: readonly string[], readonly reason: string) {
-    super(`insufficient scope: needs ${scopes.join(' ')}`);
-    this.name = 'InsufficientScope';
+    super('ERR_INSUFFICIENT_SCOPE', `insufficient scope: needs ${scopes.join(' ')}`);
   }
 }
 
 /** Errors of the audit log. Callers branch on `code`, never on the message. */
-export class AuditError extends Error {
-  constructor(
-    readonly code: AuditErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'AuditError';
+export class AuditError extends ToolgateError {
+  declare readonly code: AuditErrorCode;
+  constructor(code: AuditErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }
 

@@ -105,10 +105,18 @@ export class UpstreamInbox {
     this.serverRequests.set(r.id, abort);
     target.sink
       .request(r, abort.signal)
-      .then((answer) => {
-        if (abort.signal.aborted) return;
-        this.host.reply({ ...answer, id: r.id } as JsonRpcResponse, from);
-      })
+      .then(
+        (answer) => {
+          if (abort.signal.aborted) return;
+          this.host.reply({ ...answer, id: r.id } as JsonRpcResponse, from);
+        },
+        // A relay that failed (the client went away mid-request, say) still owes the upstream an
+        // answer, and must not become an unhandled rejection that ends the process.
+        (err: unknown) => {
+          if (abort.signal.aborted) return;
+          this.host.reply(errorResponse(r.id, ErrorCode.InternalError, `toolgate could not relay ${r.method} to the client: ${err instanceof Error ? err.message : String(err)}`), from);
+        },
+      )
       .finally(() => this.serverRequests.delete(r.id));
   }
 
