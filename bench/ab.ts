@@ -13,12 +13,12 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { scenarios, type RunningScenario } from './e2e/scenarios.js';
+import { type RunningScenario, scenarios } from './e2e/scenarios.js';
 import { measureCell } from './load/cell.js';
 import { newLatencyHistogram, percentiles } from './load/latency.js';
-import { summariseProfile } from './profile/self-time.js';
 import { QuietGate } from './processes/foreign-load.js';
 import { repoRoot } from './processes/repo-root.js';
+import { summariseProfile } from './profile/self-time.js';
 import { startFastHttpFixture } from './upstreams/fast-fixture.js';
 
 interface Options {
@@ -31,7 +31,9 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`ab: ${message}\nusage: node dist/bench/ab.js --base <other build's dist> [--scenarios a,b] [--concurrency 1,16] [--rounds 4] [--ms 2000] [--profile prefix]\n`);
+  process.stderr.write(
+    `ab: ${message}\nusage: node dist/bench/ab.js --base <other build's dist> [--scenarios a,b] [--concurrency 1,16] [--rounds 4] [--ms 2000] [--profile prefix]\n`,
+  );
   process.exit(2);
 }
 
@@ -48,7 +50,8 @@ function parse(argv: string[]): Options {
     };
     if (flag === '--base') o.base = resolve(value);
     else if (flag === '--scenarios') o.names = value.split(',');
-    else if (flag === '--concurrency') o.concurrency = value.split(',').map((v) => (Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : usage(`--concurrency: "${v}" is not a positive whole number`)));
+    else if (flag === '--concurrency')
+      o.concurrency = value.split(',').map((v) => (Number.isInteger(Number(v)) && Number(v) > 0 ? Number(v) : usage(`--concurrency: "${v}" is not a positive whole number`)));
     else if (flag === '--rounds') o.rounds = count();
     else if (flag === '--ms') o.ms = count();
     else if (flag === '--profile') o.profile = resolve(value);
@@ -127,7 +130,9 @@ async function main(): Promise<void> {
         for (const build of builds) {
           const acc = cells.get(`${scenario.name}/${build.name}@${c}`)!;
           const p = percentiles(acc.histogram);
-          console.log(`| ${scenario.name} | ${c} | ${build.name} | ${Math.round(median(acc.rps))} (${Math.round(Math.min(...acc.rps))}–${Math.round(Math.max(...acc.rps))}) | ${p.p50_ms.toFixed(3)} | ${p.p99_ms.toFixed(3)} | ${median(acc.cpu).toFixed(3)} (${Math.min(...acc.cpu).toFixed(3)}–${Math.max(...acc.cpu).toFixed(3)}) | ${median(acc.foreign).toFixed(2)} | ${acc.errors} |`);
+          console.log(
+            `| ${scenario.name} | ${c} | ${build.name} | ${Math.round(median(acc.rps))} (${Math.round(Math.min(...acc.rps))}–${Math.round(Math.max(...acc.rps))}) | ${p.p50_ms.toFixed(3)} | ${p.p99_ms.toFixed(3)} | ${median(acc.cpu).toFixed(3)} (${Math.min(...acc.cpu).toFixed(3)}–${Math.max(...acc.cpu).toFixed(3)}) | ${median(acc.foreign).toFixed(2)} | ${acc.errors} |`,
+          );
         }
       }
     }

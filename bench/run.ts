@@ -6,13 +6,14 @@
  * BENCH_QUICK=1 for a one-minute check of the harness; `--report-only` to regenerate the
  * README from the newest results file without measuring.
  */
-import { cpus, totalmem } from 'node:os';
-import { createRequire } from 'node:module';
+
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { VERSION } from '../src/gateway.js';
 import { runRounds } from './e2e/rounds.js';
-import { fullPipelineScenario, scenarios, type RunningScenario, type Scenario, type SharedUpstreams } from './e2e/scenarios.js';
+import { fullPipelineScenario, type RunningScenario, type Scenario, type SharedUpstreams, scenarios } from './e2e/scenarios.js';
 import { builtStages, PIPELINE_STAGES } from './gateway/pipeline-stages.js';
 import { measureCell } from './load/cell.js';
 import { runMicroBenchmarks } from './micro/suite.js';
@@ -20,9 +21,9 @@ import { benchPlan } from './plan.js';
 import { QuietGate } from './processes/foreign-load.js';
 import { repoRoot } from './processes/repo-root.js';
 import { sourceRevision } from './processes/source-revision.js';
-import { profileGateway, type GatewayProfile } from './profile/gateway-profile.js';
+import { type GatewayProfile, profileGateway } from './profile/gateway-profile.js';
 import { publish } from './report/publish.js';
-import { latestResults, timestamp, writeResults, type BenchResults } from './report/run-results.js';
+import { type BenchResults, latestResults, timestamp, writeResults } from './report/run-results.js';
 import { scenarioResults } from './report/scenario-results.js';
 import { evaluateTargets, MODERATE_CONCURRENCY } from './report/targets.js';
 import { catalogScaling } from './scaling/catalog-size.js';
@@ -93,7 +94,9 @@ async function measure(): Promise<void> {
       const scenario = list.find((s) => s.name === name)!;
       log(`profiling ${name} at c=${MODERATE_CONCURRENCY}`);
       await gate.wait();
-      profiles.push(await profileGateway(scenario, shared, { concurrency: MODERATE_CONCURRENCY, durationMs: plan.profileMs, warmupMs: plan.warmupMs, dir: resultsDir, repoRoot: root, stamp }));
+      profiles.push(
+        await profileGateway(scenario, shared, { concurrency: MODERATE_CONCURRENCY, durationMs: plan.profileMs, warmupMs: plan.warmupMs, dir: resultsDir, repoRoot: root, stamp }),
+      );
     }
 
     const finished = new Date();
@@ -103,12 +106,27 @@ async function measure(): Promise<void> {
       finished_at: finished.toISOString(),
       duration_s: Math.round((finished.getTime() - started.getTime()) / 1000),
       mode: plan.mode,
-      machine: { node: process.versions.node, platform: `${process.platform} ${process.arch}`, cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gb: Math.round(totalmem() / 2 ** 30) },
-      versions: { toolgate: VERSION, 'mcp-proxy': packageVersion('mcp-proxy'), '@modelcontextprotocol/server-everything': packageVersion('@modelcontextprotocol/server-everything'), undici: packageVersion('undici') },
+      machine: {
+        node: process.versions.node,
+        platform: `${process.platform} ${process.arch}`,
+        cpus: cpus().length,
+        cpu_model: cpus()[0]?.model ?? 'unknown',
+        memory_gb: Math.round(totalmem() / 2 ** 30),
+      },
+      versions: {
+        toolgate: VERSION,
+        'mcp-proxy': packageVersion('mcp-proxy'),
+        '@modelcontextprotocol/server-everything': packageVersion('@modelcontextprotocol/server-everything'),
+        undici: packageVersion('undici'),
+      },
       source: sourceRevision(root),
       quiet_waits: { waited_s: Math.round(gate.waitedMs / 100) / 10, gave_up: gate.gaveUp },
       plan,
-      pipeline: { built: builtStages().map((s) => s.name), not_built: PIPELINE_STAGES.filter((s) => !builtStages().includes(s)).map((s) => ({ name: s.name, planned: s.planned })), full_pipeline_scenarios: full },
+      pipeline: {
+        built: builtStages().map((s) => s.name),
+        not_built: PIPELINE_STAGES.filter((s) => !builtStages().includes(s)).map((s) => ({ name: s.name, planned: s.planned })),
+        full_pipeline_scenarios: full,
+      },
       scenarios: results,
       targets,
       scaling: { catalog, sessions, policies: { status: 'not built yet', planned: [10, 50, 200] } },
@@ -118,7 +136,8 @@ async function measure(): Promise<void> {
     const path = writeResults(resultsDir, stamp, report);
     publish(benchDir, `${stamp}.json`, report);
     log(`wrote ${path} and bench/README.md`);
-    for (const t of targets) log(`${t.met ? 'met   ' : 'MISSED'} ${t.target} (${t.scenario}${t.concurrency ? ` c=${t.concurrency}` : ''}): ${t.measured} ${t.unit}, limit ${t.limit}`);
+    for (const t of targets)
+      log(`${t.met ? 'met   ' : 'MISSED'} ${t.target} (${t.scenario}${t.concurrency ? ` c=${t.concurrency}` : ''}): ${t.measured} ${t.unit}, limit ${t.limit}`);
   } finally {
     await everything?.stop();
     await fastHttp.stop();
@@ -136,7 +155,7 @@ const job = process.argv.includes('--report-only') ? Promise.resolve().then(repo
 job.then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -19,7 +19,11 @@ const NOT_LOOKED_AT = new Set(['node_modules', 'dist', '.cache']);
 type Snapshot = Map<string, string>;
 
 function snapshot(root: string): Snapshot {
-  const status = execFileSync('git', ['status', '--porcelain=v1', '-z', '--ignored=matching', '--untracked-files=all'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const status = execFileSync('git', ['status', '--porcelain=v1', '-z', '--ignored=matching', '--untracked-files=all'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const entries = status.split('\0');
   const files: Snapshot = new Map();
   for (let i = 0; i < entries.length; i++) {

@@ -95,7 +95,9 @@ function actors(scale: number): Actor[] {
         { tool: 'hr__search_employees', weight: 2, args: (r, t) => ({ tenant: t, query: r.pick(['frank', 'alice', 'erin', 'dave', 'mia']) }) },
         { tool: 'hr__list_employees', weight: 1, args: (r, t) => ({ tenant: t, department: r.pick(['Sales', 'Engineering']) }) },
       ],
-      refused: [{ tool: 'hr__update_salary', args: { tenant: 'acme', employee_id: 'E1004', salary: 99000, currency: 'EUR', effective_date: '2026-12-01', reason: 'annual review' } }],
+      refused: [
+        { tool: 'hr__update_salary', args: { tenant: 'acme', employee_id: 'E1004', salary: 99000, currency: 'EUR', effective_date: '2026-12-01', reason: 'annual review' } },
+      ],
       extra: [{ tool: 'hr__get_org_chart', args: { tenant: 'acme' } }],
     },
     report('acme'),
@@ -129,7 +131,9 @@ export async function driveDay(world: StagingWorld, o: { seed: number; start: Da
       result.refused++;
     }
   };
-  const sessions = await Promise.all(actors(o.scale ?? 1).map(async (a) => ({ a, client: await world.connect(a.agent, { ...(a.user ? { user: a.user } : {}), tenant: a.tenant, scopes: a.scopes }) })));
+  const sessions = await Promise.all(
+    actors(o.scale ?? 1).map(async (a) => ({ a, client: await world.connect(a.agent, { ...(a.user ? { user: a.user } : {}), tenant: a.tenant, scopes: a.scopes }) })),
+  );
   for (const { a, client } of sessions) {
     const total = a.steps.reduce((n, s) => n + s.weight, 0);
     for (let i = 0; i < a.calls; i++) {

@@ -9,15 +9,15 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freePort } from '../test/support/free-port.js';
-import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
+import { type CrmServerHandle, startCrmServer } from '../examples/crm/server.js';
 import { demoConfig, exampleCommand } from '../src/cli/demo.js';
 import { loadConfig } from '../src/config/load.js';
-import { startGateway, type GatewayOptions, type RunningGateway } from '../src/gateway.js';
+import { type GatewayOptions, type RunningGateway, startGateway } from '../src/gateway.js';
 import { readDevIssuer, signDevToken } from '../src/identity/dev-issuer.js';
 import { silentLogger } from '../src/log.js';
 import { FixedClock } from '../src/policy/clock.js';
 import { examplePoliciesDir } from '../src/policy/examples.js';
+import { freePort } from '../test/support/free-port.js';
 
 export interface StagingWorld {
   home: string;
@@ -58,7 +58,8 @@ export async function startStagingWorld(o: StagingOptions): Promise<StagingWorld
     const yaml = demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: 'policies' }) + (o.policyYaml ?? []).map((l) => `  ${l}\n`).join('');
     writeFileSync(configFile, shadow ? yaml.replace(/^( {2}files: .*)$/m, `$1\n  shadow: ${JSON.stringify(shadow)}`) : yaml);
   };
-  const start = async (): Promise<RunningGateway> => startGateway(loadConfig(configFile), { home: o.home, clock, logger: silentLogger, ...(o.identity ? { identity: o.identity } : {}) });
+  const start = async (): Promise<RunningGateway> =>
+    startGateway(loadConfig(configFile), { home: o.home, clock, logger: silentLogger, ...(o.identity ? { identity: o.identity } : {}) });
   writeConfig(o.shadow);
   let gateway: RunningGateway;
   try {

@@ -15,16 +15,17 @@
  * the CLI works on it, e.g. `toolgate policy shadow --config .toolgate-staging/toolgate.yaml`.
  * Exit 0 when the suggestion behaved as claimed, 1 when not, 2 on bad options.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { withAuditStore } from '../src/cli/audit-store.js';
 import { runPolicy } from '../src/cli/policy.js';
 import { loadConfig } from '../src/config/load.js';
-import { observeCalls } from '../src/least-privilege/observed.js';
 import { compareShadow, renderComparison, wouldBreak } from '../src/least-privilege/disagreements.js';
+import { observeCalls } from '../src/least-privilege/observed.js';
 import { figuresOf, suggestPolicies, summary } from '../src/least-privilege/suggest-command.js';
 import { driveDay } from './staging-traffic.js';
 import { startStagingWorld } from './staging-world.js';
@@ -69,14 +70,25 @@ export async function runStaging(argv: string[], out: (s: string) => void = (s) 
 
     h('toolgate policy test suggested-policies/tests.yaml --policies suggested-policies');
     let table = '';
-    const tested = await runPolicy(['test', join(s.outDir, 'tests.yaml'), '--config', world.configFile, '--policies', s.outDir], (x) => (table += x), (x) => (table += x));
-    out(table.split('\n').filter((l) => l.startsWith('FAIL') || /passed$/.test(l)).join('\n') + '\n');
+    const tested = await runPolicy(
+      ['test', join(s.outDir, 'tests.yaml'), '--config', world.configFile, '--policies', s.outDir],
+      (x) => (table += x),
+      (x) => (table += x),
+    );
+    out(
+      table
+        .split('\n')
+        .filter((l) => l.startsWith('FAIL') || /passed$/.test(l))
+        .join('\n') + '\n',
+    );
 
     h('day 2: the suggestion runs as policy.shadow');
     await world.restart({ shadow: 'suggested-policies' });
     const day2From = new Date();
     const day2 = await driveDay(world, { seed: 2, start: DAY2, scale, extras: true });
-    out(`${day2.calls} calls (${day2.refused} refused), including ${day2.extras.length} (agent, tool) pairs unused on day 1: ${day2.extras.map((e) => `${e.agent} ${e.tool}`).join(', ')}\n`);
+    out(
+      `${day2.calls} calls (${day2.refused} refused), including ${day2.extras.length} (agent, tool) pairs unused on day 1: ${day2.extras.map((e) => `${e.agent} ${e.tool}`).join(', ')}\n`,
+    );
 
     h('toolgate policy shadow --since <day 2>');
     const calls = (await withAuditStore({ config: world.configFile }, (store) => observeCalls(store, { from: day2From }))).calls;
@@ -85,12 +97,17 @@ export async function runStaging(argv: string[], out: (s: string) => void = (s) 
 
     h('figures');
     const figures = figuresOf(s);
-    for (const f of figures) out(`${f.agent.padEnd(14)} granted ${String(f.granted).padStart(2)}  used ${String(f.used).padStart(2)} (${Math.round((100 * f.used) / Math.max(1, f.granted))}%)   write/delete granted ${String(f.grantedWrites).padStart(2)} → kept ${f.keptWrites}\n`);
+    for (const f of figures)
+      out(
+        `${f.agent.padEnd(14)} granted ${String(f.granted).padStart(2)}  used ${String(f.used).padStart(2)} (${Math.round((100 * f.used) / Math.max(1, f.granted))}%)   write/delete granted ${String(f.grantedWrites).padStart(2)} → kept ${f.keptWrites}\n`,
+      );
     const granted = figures.reduce((n, f) => n + f.granted, 0);
     const used = figures.reduce((n, f) => n + f.used, 0);
     const writes = figures.reduce((n, f) => n + f.grantedWrites, 0);
     const kept = figures.reduce((n, f) => n + f.keptWrites, 0);
-    out(`all agents: ${used} of ${granted} granted (agent × tool) used = ${Math.round((100 * used) / granted)}%; write/delete surface ${writes} → ${kept} (${Math.round((100 * (writes - kept)) / Math.max(1, writes))}% removed)\n`);
+    out(
+      `all agents: ${used} of ${granted} granted (agent × tool) used = ${Math.round((100 * used) / granted)}%; write/delete surface ${writes} → ${kept} (${Math.round((100 * (writes - kept)) / Math.max(1, writes))}% removed)\n`,
+    );
 
     // The claim: the shadow set allowed every call like day 1's and denied exactly the unused tools.
     const breaks = new Set(wouldBreak(comparison).map((g) => `${g.agent} ${g.tool}`));
@@ -102,7 +119,11 @@ export async function runStaging(argv: string[], out: (s: string) => void = (s) 
       ...(tested === 0 ? [] : ['the generated tests.yaml did not pass against the suggestion']),
     ];
     h('result');
-    out(problems.length ? `NOT AS CLAIMED:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` : `as claimed: the suggestion agreed with the enforced set on ${comparison.agreed} of ${comparison.evaluated} day-2 decisions and would deny exactly the ${expected.size} tools unused on day 1\n`);
+    out(
+      problems.length
+        ? `NOT AS CLAIMED:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`
+        : `as claimed: the suggestion agreed with the enforced set on ${comparison.agreed} of ${comparison.evaluated} day-2 decisions and would deny exactly the ${expected.size} tools unused on day 1\n`,
+    );
     out(`\nthe staging home stays for the CLI: toolgate policy shadow --config ${world.configFile}\n`);
     return problems.length ? 1 : 0;
   } finally {
@@ -122,10 +143,15 @@ function usage(message: string): number {
 function usageReport(configFile: string): Promise<string> {
   const html = join(dirname(configFile), 'usage.html');
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'report', 'usage', '--config', configFile, '--html', html], { cwd: ROOT, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`toolgate report usage failed: ${(stderr || stdout || error.message).trim()}`));
-      else resolve(`${stdout}\nthe same as a page: ${html}\n`);
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'report', 'usage', '--config', configFile, '--html', html],
+      { cwd: ROOT, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`toolgate report usage failed: ${(stderr || stdout || error.message).trim()}`));
+        else resolve(`${stdout}\nthe same as a page: ${html}\n`);
+      },
+    );
   });
 }
 

@@ -1,32 +1,33 @@
 import type { Server } from 'node:http';
-import type { GatewayConfig, UpstreamConfig } from './config/types.js';
-import { UpstreamRegistry, transportFor } from './upstream/registry.js';
-import { createListener, listen } from './listener/http-server.js';
-import { OriginGuard } from './listener/origin-guard.js';
-import { Pipeline } from './pipeline/pipeline.js';
-import { Router } from './mcp/router.js';
-import { McpEndpoint } from './mcp/endpoint.js';
-import { MODERN_CAPABILITIES } from './mcp/capabilities.js';
-import { StatelessEndpoint } from './mcp/stateless.js';
-import { SessionStore } from './mcp/session-store.js';
-import { SubscriptionTable } from './mcp/subscriptions.js';
-import { stderrLogger, type Logger } from './log.js';
-import { allowEverything, anonymousIdentity, MemoryAuditSink, noCredential } from './pipeline/pass-through.js';
-import type { AuditSink, CredentialStage, IdentityStage, PolicyStage } from './pipeline/stages.js';
-import type { UpstreamTransport } from './upstream/transport/transport.js';
-import { assembleIdentity, unsafeWithoutAuth, type IdentityAssembly } from './identity/assembly.js';
-import { tlsAuditHooks, tlsServerFactory, type TlsStats } from './listener/tls.js';
-import { systemClock, type Clock } from './policy/clock.js';
-import { startPolicy, type PolicyRuntime } from './policy/runtime.js';
-import { startCredentials, type CredentialsRuntime } from './credentials/runtime.js';
-import type { CedarPolicyStage } from './policy/stage.js';
 import type { ChainedAuditLog } from './audit/chained-log.js';
 import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
 import { Closers } from './closers.js';
-import { upstreamReadiness } from './readiness.js';
+import type { GatewayConfig, UpstreamConfig } from './config/types.js';
+import { type CredentialsRuntime, startCredentials } from './credentials/runtime.js';
 import { ToolgateError } from './errors.js';
+import { assembleIdentity, type IdentityAssembly, unsafeWithoutAuth } from './identity/assembly.js';
+import { createListener, listen } from './listener/http-server.js';
+import { OriginGuard } from './listener/origin-guard.js';
+import { type TlsStats, tlsAuditHooks, tlsServerFactory } from './listener/tls.js';
+import { type Logger, stderrLogger } from './log.js';
+import { MODERN_CAPABILITIES } from './mcp/capabilities.js';
+import { McpEndpoint } from './mcp/endpoint.js';
+import { Router } from './mcp/router.js';
+import { SessionStore } from './mcp/session-store.js';
+import { StatelessEndpoint } from './mcp/stateless.js';
+import { SubscriptionTable } from './mcp/subscriptions.js';
+import { allowEverything, anonymousIdentity, MemoryAuditSink, noCredential } from './pipeline/pass-through.js';
+import { Pipeline } from './pipeline/pipeline.js';
+import type { AuditSink, CredentialStage, IdentityStage, PolicyStage } from './pipeline/stages.js';
+import { type Clock, systemClock } from './policy/clock.js';
+import { type PolicyRuntime, startPolicy } from './policy/runtime.js';
+import type { CedarPolicyStage } from './policy/stage.js';
+import { upstreamReadiness } from './readiness.js';
+import { transportFor, UpstreamRegistry } from './upstream/registry.js';
+import type { UpstreamTransport } from './upstream/transport/transport.js';
 
 import { VERSION } from './version.js';
+
 export { VERSION };
 
 export interface GatewayOptions {
@@ -176,7 +177,9 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
       },
       onForeignSession: (s, by) => {
         const reason = `session ${s.id} belongs to ${s.principal.bindingKey}; presented by ${by.bindingKey} (answered 404)`;
-        void audit.record({ kind: 'auth', at: new Date(), sessionId: s.id, principal: by, detail: { outcome: 'foreign_session', reason } }).catch((err: Error) => logger.log('error', `audit: ${err.message}`));
+        void audit
+          .record({ kind: 'auth', at: new Date(), sessionId: s.id, principal: by, detail: { outcome: 'foreign_session', reason } })
+          .catch((err: Error) => logger.log('error', `audit: ${err.message}`));
       },
     },
     stateless,

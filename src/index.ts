@@ -8,9 +8,10 @@
  * console.log(`listening on ${gateway.url}`);
  * await gateway.close();
  */
-export { startGateway, StartupError, VERSION, type GatewayOptions, type RunningGateway } from './gateway.js';
-export { loadConfig, parseConfig } from './config/load.js';
+
 export { ConfigError, type ConfigErrorCode, type ConfigProblem, type KeyPath } from './config/errors.js';
 export type { ConfigEnv } from './config/interpolate.js';
+export { loadConfig, parseConfig } from './config/load.js';
 export type { GatewayConfig, UpstreamConfig } from './config/types.js';
-export { stderrLogger, silentLogger, type Logger, type LogLevel } from './log.js';
+export { type GatewayOptions, type RunningGateway, StartupError, startGateway, VERSION } from './gateway.js';
+export { type Logger, type LogLevel, silentLogger, stderrLogger } from './log.js';

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportBundle, verifyBundle } from '../src/audit/bundle.js';
-import { signingKeyFrom } from '../src/audit/bundle.js';
+import { after, before, describe, test } from 'node:test';
+import { exportBundle, signingKeyFrom, verifyBundle } from '../src/audit/bundle.js';
 import { canonicalBytes, sha256Hex } from '../src/audit/hashing.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { decision, openLog, tempDir } from './audit-support.js';
@@ -87,7 +86,7 @@ describe('evidence bundle: offline verification and tamper evidence', () => {
     assert.deepEqual([report.finding?.kind, report.finding?.position], ['truncated', 26]);
   });
 
-  test('verification against a key the reviewer trusts instead of the bundle\'s own: a foreign key fails every checkpoint', async () => {
+  test("verification against a key the reviewer trusts instead of the bundle's own: a foreign key fails every checkpoint", async () => {
     const other = tempDir();
     try {
       const { keys } = await openLog(new SqliteAuditStore(join(other.path, 'x.db')), join(other.path, 'keys')).then(async (r) => (await r.log.close(), r));

@@ -16,7 +16,31 @@ function random(seed: number): () => number {
   };
 }
 
-const STRINGS = ['', 'a', 'é', '€', '😀', 'line\nbreak', 'tab\t', 'quote"', 'back\\slash', '\u0000', '\u001f', '\u007f', '\u2028', '\ufeff', 'ÿ', 'Z', 'aa', 'A', '1', '$', '_', 'ü', '\ud83d\ude00'];
+const STRINGS = [
+  '',
+  'a',
+  'é',
+  '€',
+  '😀',
+  'line\nbreak',
+  'tab\t',
+  'quote"',
+  'back\\slash',
+  '\u0000',
+  '\u001f',
+  '\u007f',
+  '\u2028',
+  '\ufeff',
+  'ÿ',
+  'Z',
+  'aa',
+  'A',
+  '1',
+  '$',
+  '_',
+  'ü',
+  '\ud83d\ude00',
+];
 const NUMBERS = [0, -0, 1, -1, 0.1, 1e21, 1e-7, 123456789.125, Number.MAX_SAFE_INTEGER, Number.MIN_VALUE, -1.5e300, 333333333.3333333, 2 ** 53 + 2];
 
 function value(next: () => number, depth: number): unknown {
@@ -41,10 +65,22 @@ describe('audit canonical JSON (RFC 8785)', () => {
 
   test('a decision record as the gateway writes it: same bytes', () => {
     const record = {
-      v: 1, chain: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d', seq: 42, prev: 'f'.repeat(64), at: '2026-11-24T10:00:00.000Z', kind: 'decision',
-      request: 'r-1', session: 's-1', principal: { agent: 'sales-bot', user: 'alice', tenant: 'acme', scopes: ['crm.write', 'crm.read'] },
-      upstream: 'crm', method: 'tools/call', tool: 'crm__update_contact', target: 'update_contact',
-      args: { tenant: 'acme', contact_id: 'ct_1', tags: ['decision-maker'], nested: { z: 1, a: [null, { y: 'ü' }] } }, verdict: 'allow', policies: ['b', 'a'],
+      v: 1,
+      chain: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+      seq: 42,
+      prev: 'f'.repeat(64),
+      at: '2026-11-24T10:00:00.000Z',
+      kind: 'decision',
+      request: 'r-1',
+      session: 's-1',
+      principal: { agent: 'sales-bot', user: 'alice', tenant: 'acme', scopes: ['crm.write', 'crm.read'] },
+      upstream: 'crm',
+      method: 'tools/call',
+      tool: 'crm__update_contact',
+      target: 'update_contact',
+      args: { tenant: 'acme', contact_id: 'ct_1', tags: ['decision-maker'], nested: { z: 1, a: [null, { y: 'ü' }] } },
+      verdict: 'allow',
+      policies: ['b', 'a'],
     };
     assert.equal(canonicalBytes(record), canonicalize(record));
   });
@@ -56,7 +92,15 @@ describe('audit canonical JSON (RFC 8785)', () => {
     let at = deep;
     for (let i = 0; i < 40; i++) at = (at.next = {}) as Record<string, unknown>;
     at.back = deep;
-    for (const [what, bad] of [['NaN', { n: NaN }], ['Infinity', [1, -Infinity]], ['lone high surrogate', { s: 'a\ud800' }], ['lone low surrogate', ['\udc00b']], ['lone surrogate key', { ['k\ud83d']: 1 }], ['cycle', cyclic], ['cycle 41 levels down', deep]] as const) {
+    for (const [what, bad] of [
+      ['NaN', { n: NaN }],
+      ['Infinity', [1, -Infinity]],
+      ['lone high surrogate', { s: 'a\ud800' }],
+      ['lone low surrogate', ['\udc00b']],
+      ['lone surrogate key', { ['k\ud83d']: 1 }],
+      ['cycle', cyclic],
+      ['cycle 41 levels down', deep],
+    ] as const) {
       let expected: Error | undefined;
       try {
         canonicalize(bad);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { parseConfig } from '../src/config/load.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
+import { parseConfig } from '../src/config/load.js';
 import { decision, openLog, tempDir } from './audit-support.js';
 
 const UPSTREAMS = 'upstreams:\n  - id: crm\n    url: http://127.0.0.1:9/mcp\n';
@@ -13,7 +13,10 @@ test('no audit section: absent from the config (the gateway then uses SQLite und
 });
 
 test('audit section resolved: defaults filled, relative paths against the config folder', () => {
-  const config = parseConfig(`${UPSTREAMS}audit:\n  path: state/audit.db\n  keys: keys\n  redaction:\n    tools:\n      crm__create_contact: { email: hmac, "address.*": drop }\n`, '/srv/toolgate.yaml');
+  const config = parseConfig(
+    `${UPSTREAMS}audit:\n  path: state/audit.db\n  keys: keys\n  redaction:\n    tools:\n      crm__create_contact: { email: hmac, "address.*": drop }\n`,
+    '/srv/toolgate.yaml',
+  );
   assert.equal(config.audit?.path, '/srv/state/audit.db');
   assert.equal(config.audit?.keys, '/srv/keys');
   assert.deepEqual([config.audit?.store, config.audit?.retentionDays, config.audit?.failOpen, config.audit?.checkpoint.everySeconds], ['sqlite', 180, false, 10]);

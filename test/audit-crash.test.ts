@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
+import { type CrmServerHandle, startCrmServer } from '../examples/crm/server.js';
 import { trustedKeys } from '../src/audit/checkpoint.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { verifyStore } from '../src/audit/verify-store.js';
@@ -32,7 +32,10 @@ after(async () => {
 });
 
 function serve(config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config], { env: { ...process.env, TOOLGATE_HOME: home.path }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--config', config], {
+    env: { ...process.env, TOOLGATE_HOME: home.path },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -94,7 +97,10 @@ test('SIGKILL under load: every call that succeeded has its decision record; the
     assert.deepEqual(missing, [], `${missing.length} of ${succeeded.length} successful calls have no decision record`);
     const chains = await store.chains();
     assert.equal(chains.length, 2);
-    assert.ok(chains.every((c) => c.sealedAt), `both chains sealed: ${JSON.stringify(chains)}`);
+    assert.ok(
+      chains.every((c) => c.sealedAt),
+      `both chains sealed: ${JSON.stringify(chains)}`,
+    );
     const seals = await store.query({ kind: 'chain.seal', limit: 10 });
     const recovered = seals.find((s) => s.chain === chains[0]!.chain)!;
     assert.match(JSON.parse(recovered.body!).detail.reason, /recovered/);

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
+import Database from 'better-sqlite3';
+import { type CrmServerHandle, startCrmServer } from '../examples/crm/server.js';
 import { exportBundle, verifyBundle } from '../src/audit/bundle.js';
 import { trustedKeys } from '../src/audit/checkpoint.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { verifyStore } from '../src/audit/verify-store.js';
-import { gatewayWith } from './support/gateway.js';
 import { tempDir } from './audit-support.js';
+import { gatewayWith } from './support/gateway.js';
 
 /**
  * The audit log inside a running gateway, against the example CRM over Streamable HTTP and the
@@ -88,7 +88,10 @@ describe('audit in the gateway (default SQLite store)', () => {
       const yaml = `upstreams:\n  - id: crm\n    url: ${crm.url}\naudit:\n  redaction:\n    tools:\n      crm__add_note: { author: commit }\n`;
       const gw = await gatewayWith(yaml, { home: home.path });
       const client = await connect(gw.url);
-      await client.callTool({ name: 'crm__add_note', arguments: { tenant: 'acme', record_id: 'ct_1001', text: `use ${GITHUB_TOKEN} and Bearer ${JWT} for the export`, author: COMMITTED } });
+      await client.callTool({
+        name: 'crm__add_note',
+        arguments: { tenant: 'acme', record_id: 'ct_1001', text: `use ${GITHUB_TOKEN} and Bearer ${JWT} for the export`, author: COMMITTED },
+      });
       await client.close();
       await gw.close();
 

@@ -4,8 +4,8 @@
  * counted at its append() (the real store does the work; the count is only observed).
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
 import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { trustedKeys } from '../src/audit/checkpoint.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { verifyStore } from '../src/audit/verify-store.js';
@@ -44,7 +44,7 @@ describe('audit log: lingering records', () => {
   const dir = tempDir();
   after(() => dir.remove());
 
-  test('an outcome followed by the next call\'s decision: both in one commit, in arrival order, and the chain verifies', async () => {
+  test("an outcome followed by the next call's decision: both in one commit, in arrival order, and the chain verifies", async () => {
     const { store, commits } = countedStore(join(dir.path, 'pair.db'));
     const { log, keys } = await openLog(store, join(dir.path, 'keys'));
     const before = commits.length;

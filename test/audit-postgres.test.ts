@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { exportBundle, verifyBundle } from '../src/audit/bundle.js';
 import { trustedKeys } from '../src/audit/checkpoint.js';
@@ -86,7 +86,13 @@ describe('PostgreSQL audit store: tamper evidence', () => {
       const bytes = canonicalBytes(forged);
       await admin.query(`UPDATE ${s}.records SET seq = seq + 1000000 WHERE seq >= 7`);
       await admin.query(`UPDATE ${s}.records SET seq = seq - 999999 WHERE seq >= 1000000`);
-      await admin.query(`INSERT INTO ${s}.records (chain, seq, prev, hash, at, kind, body) VALUES ($1, 7, $2, $3, $4, 'decision', $5)`, [chain, prev, sha256Hex(bytes), forged.at, bytes]);
+      await admin.query(`INSERT INTO ${s}.records (chain, seq, prev, hash, at, kind, body) VALUES ($1, 7, $2, $3, $4, 'decision', $5)`, [
+        chain,
+        prev,
+        sha256Hex(bytes),
+        forged.at,
+        bytes,
+      ]);
     });
     assert.deepEqual([report.finding?.kind, report.finding?.position], ['inserted', 7], report.finding?.message);
   });
@@ -125,7 +131,10 @@ describe('PostgreSQL audit store: several instances', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).log.record(decision(i))));
     const chains = (await admin.query(`SELECT chain, sealed_at FROM ${s}.chains`)).rows as Array<{ chain: string; sealed_at: string | null }>;
     assert.equal(chains.length, 2);
-    assert.ok(chains.every((c) => c.sealed_at === null), 'b must not seal a, which is alive');
+    assert.ok(
+      chains.every((c) => c.sealed_at === null),
+      'b must not seal a, which is alive',
+    );
 
     // "Crash" b: its connection goes away without a seal, which releases its advisory lock.
     await (b.log as unknown as { store: PostgresAuditStore }).store.close();

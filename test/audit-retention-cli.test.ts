@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -63,10 +63,11 @@ describe('toolgate audit (the CLI, as a process)', () => {
   });
   after(() => dir.remove());
 
-  const cli = (...args: string[]) => run(process.execPath, ['--import', 'tsx', MAIN, 'audit', ...args], { env: { ...process.env, TOOLGATE_HOME: dir.path } }).then(
-    (r) => ({ code: 0, ...r }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
+  const cli = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', MAIN, 'audit', ...args], { env: { ...process.env, TOOLGATE_HOME: dir.path } }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+    );
 
   test('verify on an untouched file: exit 0, OK line; query filters by verdict as JSON; export then verify --bundle: exit 0', async () => {
     const ok = await cli('verify', '--db', db, '--trust-key', keyFile);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { trustedKeys } from '../src/audit/checkpoint.js';
 import { canonicalBytes, sha256Hex } from '../src/audit/hashing.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
@@ -85,7 +85,18 @@ describe('SQLite audit log: tamper evidence', () => {
   test('a forged record inserted at position 7 (later rows shifted, forged hash valid and linked) → inserted, record 7', async () => {
     const report = await verifyAfter('inserted', (db) => {
       const prev = db.prepare('SELECT hash FROM records WHERE seq = 6').get() as { hash: string };
-      const forged = { v: 1, chain, seq: 7, prev: prev.hash, at: new Date().toISOString(), kind: 'decision', tool: 'crm__delete_contact', verdict: 'allow', policies: [], principal: { agent: 'cleanup-bot', scopes: [] } };
+      const forged = {
+        v: 1,
+        chain,
+        seq: 7,
+        prev: prev.hash,
+        at: new Date().toISOString(),
+        kind: 'decision',
+        tool: 'crm__delete_contact',
+        verdict: 'allow',
+        policies: [],
+        principal: { agent: 'cleanup-bot', scopes: [] },
+      };
       const bytes = canonicalBytes(forged);
       db.prepare('UPDATE records SET seq = seq + 1000000 WHERE seq >= 7').run();
       db.prepare('UPDATE records SET seq = seq - 999999 WHERE seq >= 1000000').run();

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChainedAuditLog } from '../src/audit/chained-log.js';
-import { loadAuditKeys, type AuditKeys } from '../src/audit/keys.js';
-import { Redactor, type RedactionRules } from '../src/audit/redaction.js';
+import { type AuditKeys, loadAuditKeys } from '../src/audit/keys.js';
+import { type RedactionRules, Redactor } from '../src/audit/redaction.js';
 import type { AuditStore } from '../src/audit/store.js';
 import type { AuditEvent } from '../src/pipeline/stages.js';
 
@@ -15,7 +15,12 @@ export function tempDir(prefix = 'toolgate-audit-'): { path: string; remove(): v
 
 export const DEFAULT_RULES: RedactionRules = { default: 'keep', detectSecrets: true, tools: {} };
 
-export async function openLog(store: AuditStore, keysDir: string, rules: RedactionRules = DEFAULT_RULES, overrides: { everyRecords?: number; failOpen?: boolean } = {}): Promise<{ log: ChainedAuditLog; keys: AuditKeys }> {
+export async function openLog(
+  store: AuditStore,
+  keysDir: string,
+  rules: RedactionRules = DEFAULT_RULES,
+  overrides: { everyRecords?: number; failOpen?: boolean } = {},
+): Promise<{ log: ChainedAuditLog; keys: AuditKeys }> {
   const keys = loadAuditKeys(keysDir);
   const log = await ChainedAuditLog.open(store, keys, new Redactor(rules, keys.hmacMaster), {
     instance: 'test-instance',

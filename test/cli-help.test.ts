@@ -3,10 +3,11 @@
  * `--help` (or `-h`) on every command and sub-command prints, on stdout with exit 0, the usage
  * naming that command's options — instead of running it or refusing the flag.
  */
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -14,7 +15,9 @@ const run = promisify(execFile);
 // Compiled (dist/test): dist/src/cli/main.js; from source: the .ts file under tsx.
 const compiledCli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const CLI_ARGS = existsSync(compiledCli) ? [compiledCli] : ['--import', 'tsx', fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))];
-const manifest = [new URL('../package.json', import.meta.url), new URL('../../package.json', import.meta.url)].map((u) => fileURLToPath(u)).find((p) => existsSync(p) && (JSON.parse(readFileSync(p, 'utf8')) as { name?: string }).name === 'toolgate')!;
+const manifest = [new URL('../package.json', import.meta.url), new URL('../../package.json', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p) && (JSON.parse(readFileSync(p, 'utf8')) as { name?: string }).name === 'toolgate')!;
 const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -33,19 +36,49 @@ const COMMANDS: Array<[string[], string[]]> = [
   [['demo'], ['--port', '--crm-port']],
   [['token'], ['--agent', '--user', '--scope', '--tenant', '--ttl', '--issuer-file']],
   [['policy', 'validate'], ['--config']],
-  [['policy', 'test'], ['--config', '--policies']],
-  [['policy', 'explain'], ['--agent', '--tool', '--arguments', '--no-session']],
-  [['policy', 'suggest'], ['--since', '--until', '--out', '--force', '--at']],
-  [['policy', 'shadow'], ['--since', '--json']],
+  [
+    ['policy', 'test'],
+    ['--config', '--policies'],
+  ],
+  [
+    ['policy', 'explain'],
+    ['--agent', '--tool', '--arguments', '--no-session'],
+  ],
+  [
+    ['policy', 'suggest'],
+    ['--since', '--until', '--out', '--force', '--at'],
+  ],
+  [
+    ['policy', 'shadow'],
+    ['--since', '--json'],
+  ],
   [['policy', 'promote'], ['--force']],
-  [['report', 'usage'], ['--config', '--by', '--json', '--html', '--since', '--until']],
-  [['report', 'scopes'], ['--config', '--db', '--home']],
+  [
+    ['report', 'usage'],
+    ['--config', '--by', '--json', '--html', '--since', '--until'],
+  ],
+  [
+    ['report', 'scopes'],
+    ['--config', '--db', '--home'],
+  ],
   [['tools', 'list'], ['--config']],
-  [['tools', 'approve'], ['--config', '--all']],
-  [['keys', 'rotate'], ['--config', '--file', '--algorithm', '--overlap']],
+  [
+    ['tools', 'approve'],
+    ['--config', '--all'],
+  ],
+  [
+    ['keys', 'rotate'],
+    ['--config', '--file', '--algorithm', '--overlap'],
+  ],
   [['keys', 'jwks'], ['--file']],
-  [['audit', 'verify'], ['--bundle', '--trust-key', '--json']],
-  [['audit', 'query'], ['--agent', '--verdict', '--limit']],
+  [
+    ['audit', 'verify'],
+    ['--bundle', '--trust-key', '--json'],
+  ],
+  [
+    ['audit', 'query'],
+    ['--agent', '--verdict', '--limit'],
+  ],
   [['audit', 'export'], ['--out']],
 ];
 

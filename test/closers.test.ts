@@ -2,8 +2,9 @@
  * The gateway's stack of closers: what was opened is closed in reverse order, once, and one
  * closer failing does not leave the rest open.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Closers } from '../src/closers.js';
 
 test('closes in reverse order of opening, each once, even when closed twice', async () => {

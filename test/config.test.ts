@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { ConfigError, type ConfigErrorCode } from '../src/config/errors.js';
 import { loadConfig, parseConfig } from '../src/config/load.js';
 
@@ -118,18 +118,9 @@ test('a config with only one upstream gets every default', () => {
 });
 
 test('default allowed hosts and origins follow host, port and public_url', () => {
-  const config = parseConfig(
-    `listener:\n  host: "::1"\n  port: 9000\n  public_url: https://gw.example.com/base\n${MINIMAL}`,
-    'config.yaml',
-    {},
-  );
+  const config = parseConfig(`listener:\n  host: "::1"\n  port: 9000\n  public_url: https://gw.example.com/base\n${MINIMAL}`, 'config.yaml', {});
   assert.deepEqual(config.listener.allowedHosts, ['127.0.0.1:9000', 'localhost:9000', '[::1]:9000', 'gw.example.com']);
-  assert.deepEqual(config.listener.allowedOrigins, [
-    'http://127.0.0.1:9000',
-    'http://localhost:9000',
-    'http://[::1]:9000',
-    'https://gw.example.com',
-  ]);
+  assert.deepEqual(config.listener.allowedOrigins, ['http://127.0.0.1:9000', 'http://localhost:9000', 'http://[::1]:9000', 'https://gw.example.com']);
   assert.equal(config.listener.publicUrl, 'https://gw.example.com/base');
 });
 
@@ -158,7 +149,7 @@ test('a typo `prot:` under listener: unknown key, with the likely intended key',
   assert.equal(error.message, 'config.yaml:2:9: listener.prot: unknown key; did you mean "port"?');
 });
 
-test('a typo `conect_ms` inside an upstream\'s timeouts: the key path goes through the list index', () => {
+test("a typo `conect_ms` inside an upstream's timeouts: the key path goes through the list index", () => {
   const error = refused('ERR_CONFIG_INVALID', () => parseConfig(`${MINIMAL}    timeouts: { conect_ms: 5 }\n`, 'config.yaml', {}));
   assert.match(error.message, /: upstreams\[0\]\.timeouts\.conect_ms: unknown key; did you mean "connect_ms"\?$/);
 });
@@ -170,7 +161,11 @@ test('an unknown key with no near match lists the keys that are allowed', () => 
 });
 
 test('port "fast", port 70000 and port -1: ERR_CONFIG_INVALID naming listener.port', () => {
-  for (const [port, got] of [['fast', '"fast"'], ['70000', '70000'], ['-1', '-1']] as const) {
+  for (const [port, got] of [
+    ['fast', '"fast"'],
+    ['70000', '70000'],
+    ['-1', '-1'],
+  ] as const) {
     const error = refused('ERR_CONFIG_INVALID', () => parseConfig(`listener:\n  port: ${port}\n${MINIMAL}`, 'config.yaml', {}));
     assert.equal(error.message, `config.yaml:2:9: listener.port: expected a port number from 0 to 65535 (0: any free port), got ${got}`);
   }
@@ -204,7 +199,10 @@ test('headers on a stdio upstream and cwd on an HTTP upstream are refused', () =
   const error = refused('ERR_CONFIG_INVALID', () => parseConfig(text, 'config.yaml', {}));
   assert.deepEqual(
     error.problems.map((problem) => problem.path),
-    [['upstreams', 0, 'cwd'], ['upstreams', 1, 'headers']],
+    [
+      ['upstreams', 0, 'cwd'],
+      ['upstreams', 1, 'headers'],
+    ],
   );
 });
 
@@ -218,7 +216,12 @@ test('a file with several mistakes reports every one, in file order', () => {
   const error = refused('ERR_CONFIG_INVALID', () => parseConfig(text, 'config.yaml', {}));
   assert.deepEqual(
     error.problems.map((problem) => [problem.line, problem.path.join('.')]),
-    [[2, 'listener.port'], [3, 'listener.path'], [5, 'upstreams.0.id'], [7, 'upstreams.0.protocol']],
+    [
+      [2, 'listener.port'],
+      [3, 'listener.path'],
+      [5, 'upstreams.0.id'],
+      [7, 'upstreams.0.protocol'],
+    ],
   );
   assert.equal(error.message.split('\n').length, 4);
 });

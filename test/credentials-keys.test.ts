@@ -4,24 +4,25 @@
  * overlap window (tokens signed before a rotation still verify), picked up by a running
  * gateway; bad key material stops start-up with the file named. And the config rules.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallVerifier } from '@toolgate/verify';
 import { parseConfig } from '../src/config/load.js';
 import { KeyHolder } from '../src/credentials/key-holder.js';
 import { KeyRing } from '../src/credentials/key-ring.js';
 import { CallTokenMinter } from '../src/credentials/minter.js';
-import { CallVerifier } from '@toolgate/verify';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
-import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';
+import { type RecordingUpstream, startRecordingUpstream } from './support/recording-upstream.js';
 
 const run = promisify(execFile);
 // Compiled (npm test): dist/src/cli/main.js; from source: the .ts file under tsx.
@@ -61,7 +62,10 @@ ${extra}upstreams:
       assert.equal(statSync(join(dir, 'keys')).mode & 0o777, 0o700);
       const jwks = (await (await fetch(gateway.url.replace(/\/mcp$/, '/.well-known/jwks.json'))).json()) as { keys: Array<{ kid: string }> };
       const stored = JSON.parse(readFileSync(file, 'utf8')) as { keys: Array<{ kid: string }> };
-      assert.deepEqual(jwks.keys.map((k) => k.kid), stored.keys.map((k) => k.kid));
+      assert.deepEqual(
+        jwks.keys.map((k) => k.kid),
+        stored.keys.map((k) => k.kid),
+      );
     } finally {
       await gateway.close();
     }
@@ -160,7 +164,7 @@ ${extra}upstreams:
 });
 
 describe('credential config', () => {
-  test('without a credentials section upstreams get no credential (today\'s behaviour)', () => {
+  test("without a credentials section upstreams get no credential (today's behaviour)", () => {
     const cfg = parseConfig('upstreams:\n  - id: a\n    url: http://127.0.0.1:1/mcp\n', 't.yaml');
     assert.equal(cfg.credentials, undefined);
     assert.equal(cfg.upstreams[0]!.credential, undefined);
@@ -212,6 +216,9 @@ upstreams:
   });
 
   test('mode "forward" (passing the client token through) is not a mode', () => {
-    assert.throws(() => parseConfig('upstreams:\n  - id: a\n    url: http://127.0.0.1:1/mcp\n    credential: { mode: forward }\n', 't.yaml'), /expected one of minted, token_exchange, static, none/);
+    assert.throws(
+      () => parseConfig('upstreams:\n  - id: a\n    url: http://127.0.0.1:1/mcp\n    credential: { mode: forward }\n', 't.yaml'),
+      /expected one of minted, token_exchange, static, none/,
+    );
   });
 });

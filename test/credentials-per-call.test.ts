@@ -4,18 +4,19 @@
  * token never appears upstream; each call carries its own minted token, for that upstream alone,
  * short-lived, bound to the arguments the upstream received.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { argumentsHash, CallVerifier, type PerCallClaims } from '@toolgate/verify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { RunningGateway } from '../src/gateway.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
-import { argumentsHash, CallVerifier, type PerCallClaims } from '@toolgate/verify';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
-import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';
+import { type RecordingUpstream, startRecordingUpstream } from './support/recording-upstream.js';
 
 const CALLS = 40;
 const MAX_LIFETIME = 60;
@@ -56,7 +57,9 @@ upstreams:
     client = new Client({ name: 'credentials-test', version: '1' });
     await client.connect(
       new StreamableHTTPClientTransport(new URL(gateway.url), {
-        requestInit: { headers: { authorization: `Bearer ${inboundToken}`, cookie, 'x-api-key': 'client-secret-key', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
+        requestInit: {
+          headers: { authorization: `Bearer ${inboundToken}`, cookie, 'x-api-key': 'client-secret-key', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+        },
       }),
     );
     for (let i = 0; i < CALLS; i++) {
@@ -176,7 +179,7 @@ describe('credential modes static and none', () => {
     await upstream?.close();
   });
 
-  test('static: the configured secret header on each call, and still not the client\'s token', async () => {
+  test("static: the configured secret header on each call, and still not the client's token", async () => {
     await client.callTool({ name: 's__echo', arguments: { text: 'static' } });
     const call = upstream.requests.filter((r) => (r.body as { method?: string } | undefined)?.method === 'tools/call').at(-1)!;
     assert.equal(call.headers['x-api-key'], secret);
@@ -184,7 +187,7 @@ describe('credential modes static and none', () => {
     assert.ok(!call.rawHeaders.join('\n').includes('inbound-static-test'));
   });
 
-  test('no credentials section and no credential key (today\'s behaviour): no Authorization upstream at all', async () => {
+  test("no credentials section and no credential key (today's behaviour): no Authorization upstream at all", async () => {
     await client.callTool({ name: 'n__echo', arguments: { text: 'none' } });
     const call = upstream.requests.filter((r) => (r.body as { method?: string } | undefined)?.method === 'tools/call').at(-1)!;
     assert.equal(call.headers.authorization, undefined);

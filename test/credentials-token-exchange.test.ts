@@ -5,17 +5,18 @@
  * call with an error naming the upstream, writes a 'credential' audit event, and the upstream is
  * not called — no fallback to the caller's token.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import type { RunningGateway } from '../src/gateway.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
-import { startExchangeServer, type ExchangeServer } from './support/exchange-authorization-server.js';
+import { type ExchangeServer, startExchangeServer } from './support/exchange-authorization-server.js';
 import { gatewayWith } from './support/gateway.js';
-import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';
+import { type RecordingUpstream, startRecordingUpstream } from './support/recording-upstream.js';
 
 const GATEWAY_RESOURCE = 'https://toolgate.test/mcp';
 const clients = { agent: { client_id: 'sales-bot', client_secret: 'agent-secret' }, gateway: { client_id: 'toolgate', client_secret: 'gateway-secret' } };
@@ -56,7 +57,7 @@ describe('credential mode token_exchange (RFC 8693) against oidc-provider', () =
     await as?.close();
   });
 
-  test('each call carries a token the authorization server issued for the upstream (aud = its URL), never the caller\'s', async () => {
+  test("each call carries a token the authorization server issued for the upstream (aud = its URL), never the caller's", async () => {
     await client.callTool({ name: 'crm__echo', arguments: { text: 'one' } });
     await client.callTool({ name: 'crm__echo', arguments: { text: 'two' } });
     const calls = upstream.requests.filter((r) => (r.body as { method?: string } | undefined)?.method === 'tools/call');
@@ -64,11 +65,11 @@ describe('credential mode token_exchange (RFC 8693) against oidc-provider', () =
     for (const call of calls) {
       const token = String(call.headers.authorization).replace(/^Bearer /, '');
       assert.notEqual(token, agentToken);
-      assert.ok(!call.rawHeaders.join('\n').includes(agentToken), 'the caller\'s token went upstream');
+      assert.ok(!call.rawHeaders.join('\n').includes(agentToken), "the caller's token went upstream");
       const claims = decodeJwt(token);
       assert.equal(claims.iss, as.issuer);
       assert.equal(claims.aud, upstream.url);
-      assert.equal(claims.sub, 'sales-bot', 'subject carried over from the caller\'s token');
+      assert.equal(claims.sub, 'sales-bot', "subject carried over from the caller's token");
       assert.deepEqual(claims.act, { sub: 'toolgate' });
       assert.equal(claims.scope, 'crm.read');
     }
@@ -84,7 +85,7 @@ describe('credential mode token_exchange (RFC 8693) against oidc-provider', () =
       const requestsBefore = upstream.requests.length;
       await assert.rejects(client.callTool({ name: 'crm__echo', arguments: { text: 'refused' } }), (err: Error) => {
         assert.match(err.message, /no credential for upstream crm \(ERR_TOKEN_EXCHANGE_REFUSED\)/);
-        assert.doesNotMatch(err.message, /not permitted/, 'the AS\'s words are for the auditor, not the client');
+        assert.doesNotMatch(err.message, /not permitted/, "the AS's words are for the auditor, not the client");
         return true;
       });
       assert.equal(upstream.executed.length, before);

@@ -4,14 +4,15 @@
  * the client certificate the upstream refuses the handshake; an upstream whose certificate chains
  * to another CA is not trusted. Either way that upstream stays down and nothing is called on it.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { RunningGateway } from '../src/gateway.js';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
-import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';
+import { type RecordingUpstream, startRecordingUpstream } from './support/recording-upstream.js';
 import { generateUpstreamCertificates, type UpstreamCertificates } from './support/upstream-certificates.js';
 
 describe('upstream mTLS (tls: { cert, key, ca })', () => {
@@ -68,7 +69,10 @@ upstreams:
 
   test('without a client certificate the upstream refuses the handshake: upstream down, its tools absent', async () => {
     assert.notEqual(gateway.registry.get('nocert')?.state, 'ready');
-    assert.ok(trusted.requests.every((r) => r.clientCertificate === 'CN=toolgate'), 'a request arrived without the client certificate');
+    assert.ok(
+      trusted.requests.every((r) => r.clientCertificate === 'CN=toolgate'),
+      'a request arrived without the client certificate',
+    );
     const { tools } = await client.listTools();
     assert.ok(!tools.some((t) => t.name.startsWith('nocert__')));
   });

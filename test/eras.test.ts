@@ -2,16 +2,17 @@
  * A 2026-07-28 client and a 2025-11-25 client against the same gateway and upstreams:
  * crm (SDK v2, Streamable HTTP) and hr (SDK v1, stdio), as in the demo.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
-import type { RunningGateway } from '../src/gateway.js';
-import { exampleCommand } from '../src/cli/demo.js';
 import { startCrmServer } from '../examples/crm/server.js';
+import { exampleCommand } from '../src/cli/demo.js';
+import type { RunningGateway } from '../src/gateway.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 import { waitFor } from './support/wait-for.js';
 
 let gateway: RunningGateway;
@@ -73,7 +74,10 @@ describe('two eras, one gateway', () => {
       assert.deepEqual(modernTools, legacyTools, 'both eras see the same catalog');
       assert.ok(modernTools.includes('crm__write_contact') && modernTools.includes('hr__read_employee'));
 
-      const written = await modern.callTool({ name: 'crm__write_contact', arguments: { tenant: 'acme', first_name: 'Era', last_name: 'Modern', email: 'era.modern@acme.example' } });
+      const written = await modern.callTool({
+        name: 'crm__write_contact',
+        arguments: { tenant: 'acme', first_name: 'Era', last_name: 'Modern', email: 'era.modern@acme.example' },
+      });
       assert.match(text(written), /era.modern@acme.example/);
       const found = await legacy.callTool({ name: 'crm__search_contacts', arguments: { tenant: 'acme', query: 'Era' } });
       assert.match(text(found), /era.modern@acme.example/, 'the 2025 client reads what the 2026 client wrote');
@@ -103,7 +107,12 @@ describe('2026-07-28 on the wire', () => {
     const call = fetch(gateway.url, {
       method: 'POST',
       headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'probe__wait_for_cancel' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 40, method: 'tools/call', params: { name: 'probe__wait_for_cancel', arguments: { tag: 'modern-disconnect' }, _meta: MODERN_META } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 40,
+        method: 'tools/call',
+        params: { name: 'probe__wait_for_cancel', arguments: { tag: 'modern-disconnect' }, _meta: MODERN_META },
+      }),
       signal: abort.signal,
     }).catch(() => undefined);
     await waitFor(() => probe.log.calls.some((c) => (c.args as { tag: string }).tag === 'modern-disconnect'), { what: 'the call to reach the upstream' });
@@ -120,7 +129,10 @@ describe('2026-07-28 on the wire', () => {
   }
 
   test('server/discover lists both eras and names the gateway', async () => {
-    const r = await post({ jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: MODERN_META } }, { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'server/discover' });
+    const r = await post(
+      { jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: MODERN_META } },
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'server/discover' },
+    );
     assert.equal(r.status, 200);
     assert.ok(r.json.result.supportedVersions.includes('2026-07-28'));
     assert.ok(r.json.result.supportedVersions.includes('2025-11-25'));
@@ -154,7 +166,10 @@ describe('2026-07-28 on the wire', () => {
   });
 
   test('an envelope without clientCapabilities → 400 -32602', async () => {
-    const r = await post({ jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } }, { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' });
+    const r = await post(
+      { jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } },
+      { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' },
+    );
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, -32602);
   });

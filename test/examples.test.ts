@@ -3,18 +3,19 @@
  * Streamable HTTP with an SDK v1 client (2025 era) and an SDK v2 client (2026-07-28), the HR
  * server over stdio. Runs from source (tsx) and compiled (dist/test → dist/examples).
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Client as ClientV2, StreamableHTTPClientTransport as HttpClientTransportV2 } from '@modelcontextprotocol/client';
+import { StdioClientTransport as StdioClientTransportV2 } from '@modelcontextprotocol/client/stdio';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioClientTransportV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport as HttpClientTransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Client as ClientV2, StreamableHTTPClientTransport as HttpClientTransportV2 } from '@modelcontextprotocol/client';
-import { StdioClientTransport as StdioClientTransportV2 } from '@modelcontextprotocol/client/stdio';
-import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
+import { type CrmServerHandle, startCrmServer } from '../examples/crm/server.js';
 import { waitFor } from './support/wait-for.js';
 
 // Source run: test/examples.test.ts + tsx; compiled run: dist/test/examples.test.js + dist/examples.
@@ -108,7 +109,10 @@ describe('crm example (SDK v2 server, Streamable HTTP)', () => {
 
       const mine = crm.receivedHeaders().filter((h) => h['x-test-client'] === 'sdk-v1');
       assert.ok(mine.length >= 3, 'the CRM recorded the headers of this client’s requests');
-      assert.ok(mine.some((h) => h['mcp-protocol-version'] === '2025-11-25'), 'requests after initialize carry MCP-Protocol-Version 2025-11-25');
+      assert.ok(
+        mine.some((h) => h['mcp-protocol-version'] === '2025-11-25'),
+        'requests after initialize carry MCP-Protocol-Version 2025-11-25',
+      );
     } finally {
       await client.close();
     }
@@ -121,7 +125,10 @@ describe('crm example (SDK v2 server, Streamable HTTP)', () => {
       assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28');
       const mine = crm.receivedHeaders().filter((h) => h['x-test-client'] === 'sdk-v2');
       assert.ok(mine.length > 0 && mine.every((h) => h['mcp-protocol-version'] === '2026-07-28'), 'every v2 request went out as 2026-07-28 on the wire');
-      assert.ok(mine.every((h) => h['mcp-session-id'] === undefined), 'the modern era is stateless: no session id');
+      assert.ok(
+        mine.every((h) => h['mcp-session-id'] === undefined),
+        'the modern era is stateless: no session id',
+      );
 
       const { tools } = await client.listTools();
       assert.ok(tools.length >= 25, `expected at least 25 tools, got ${tools.length}`);

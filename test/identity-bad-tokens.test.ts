@@ -3,16 +3,17 @@
  * are a local JWKS file, and each case asserts the HTTP status, the WWW-Authenticate header,
  * the reason recorded with the audit sink, and that the upstream was not called.
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
+import { after, before, test } from 'node:test';
+import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import type { RunningGateway } from '../src/gateway.js';
+import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 
 const ISSUER = 'https://issuer.test';
 let dir: string;
@@ -58,7 +59,9 @@ function claims(overrides: JWTPayload = {}): JWTPayload {
 }
 
 async function sign(payload: JWTPayload, header: Record<string, unknown> = {}, signingKey: CryptoKey | Uint8Array = key.privateKey): Promise<string> {
-  const drop = Object.entries(payload).filter(([, v]) => v === undefined).map(([k]) => k);
+  const drop = Object.entries(payload)
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
   const clean = Object.fromEntries(Object.entries(payload).filter(([k]) => !drop.includes(k)));
   return new SignJWT(clean).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1', ...header } as never).sign(signingKey);
 }
@@ -85,7 +88,11 @@ function invalidToken(description: string): string {
 }
 
 test('the control: a good token is accepted and the call reaches the upstream', async () => {
-  const res = await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${await sign(claims())}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+  const res = await fetch(gateway.url, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${await sign(claims())}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+  });
   assert.equal(res.status, 200);
 });
 
@@ -119,7 +126,7 @@ test('alg: none → 401 invalid_token, never accepted', async () => {
   assert.match(r.reason, /alg "none" is never accepted/);
 });
 
-test('HS256 signed with the issuer\'s public key as the HMAC secret → 401 invalid_token', async () => {
+test("HS256 signed with the issuer's public key as the HMAC secret → 401 invalid_token", async () => {
   const secret = new TextEncoder().encode(await exportSPKI(key.publicKey));
   const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: 'k1' }).sign(secret);
   const r = await attempt(`Bearer ${token}`);
@@ -178,7 +185,7 @@ test('wrong audience → 401 invalid_token', async () => {
   assert.equal(r.code, 'ERR_TOKEN_AUDIENCE');
 });
 
-test('audience = the upstream\'s own URL (a token meant for the server behind toolgate) → 401 invalid_token', async () => {
+test("audience = the upstream's own URL (a token meant for the server behind toolgate) → 401 invalid_token", async () => {
   const r = await attempt(`Bearer ${await sign(claims({ aud: probe.url }))}`);
   assert.equal(r.status, 401);
   assert.equal(r.code, 'ERR_TOKEN_AUDIENCE');
@@ -223,7 +230,10 @@ test('token in the query string → 400 invalid_request', async () => {
   const token = await sign(claims());
   const r = await attempt(undefined, `?access_token=${token}`);
   assert.equal(r.status, 400);
-  assert.equal(r.challenge, `Bearer resource_metadata="${metadataUrl}", scope="crm.read", error="invalid_request", error_description="Access tokens must be sent in the Authorization header, not the URL"`);
+  assert.equal(
+    r.challenge,
+    `Bearer resource_metadata="${metadataUrl}", scope="crm.read", error="invalid_request", error_description="Access tokens must be sent in the Authorization header, not the URL"`,
+  );
   assert.equal(r.code, 'ERR_TOKEN_IN_QUERY');
 });
 
@@ -258,9 +268,16 @@ test('Basic credentials instead of a bearer token → 401 as if none were sent',
 
 test('a delegated token (RFC 8693 act): the agent is the current actor, the user is sub, the tenant and act chain are kept', async () => {
   const token = await sign(claims({ sub: 'alice', client_id: 'orchestrator', tenant: 'acme', act: { sub: 'sales-bot', act: { sub: 'orchestrator' } } }));
-  const res = await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+  const res = await fetch(gateway.url, {
+    method: 'POST',
+    headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+  });
   assert.equal(res.status, 200);
   const p = gateway.sessions.get(res.headers.get('mcp-session-id')!)!.principal;
-  assert.deepEqual({ agent: p.agent, user: p.user, tenant: p.tenant, actors: p.actors, scopes: p.scopes }, { agent: 'sales-bot', user: 'alice', tenant: 'acme', actors: ['sales-bot', 'orchestrator'], scopes: ['crm.read'] });
+  assert.deepEqual(
+    { agent: p.agent, user: p.user, tenant: p.tenant, actors: p.actors, scopes: p.scopes },
+    { agent: 'sales-bot', user: 'alice', tenant: 'acme', actors: ['sales-bot', 'orchestrator'], scopes: ['crm.read'] },
+  );
   assert.equal(p.bindingKey, `${ISSUER}|sales-bot|alice|-`);
 });

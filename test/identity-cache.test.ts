@@ -2,9 +2,10 @@
  * The verified-token cache: bounded, keyed by the token's hash, never serving a token past its
  * `exp`. Time is the authenticator's injectable clock, so nothing waits.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
+import { test } from 'node:test';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { AuthConfig } from '../src/config/types.js';
 import { BearerAuthenticator } from '../src/identity/authenticator.js';
@@ -32,8 +33,19 @@ test('a cached token is refused once its exp passes (no stale cache hit): first 
   let now = Date.now();
   const issuer = 'https://issuer.test';
   const config: AuthConfig = {
-    mode: 'oauth', issuers: [{ issuer, algorithms: ['ES256'] }], tokenTypes: ['at+jwt'], clockSkewSeconds: 0, maxTokenLifetimeSeconds: 3600, requiredClaims: ['sub', 'jti'],
-    claims: { agent: 'client_id', user: 'sub', tenant: 'tenant' }, requireCertTokenAgreement: false, maxTokenBytes: 8192, jwksRefreshMinSeconds: 30, cacheMaxEntries: 100, devIssuer: false, devIssuerFile: '',
+    mode: 'oauth',
+    issuers: [{ issuer, algorithms: ['ES256'] }],
+    tokenTypes: ['at+jwt'],
+    clockSkewSeconds: 0,
+    maxTokenLifetimeSeconds: 3600,
+    requiredClaims: ['sub', 'jti'],
+    claims: { agent: 'client_id', user: 'sub', tenant: 'tenant' },
+    requireCertTokenAgreement: false,
+    maxTokenBytes: 8192,
+    jwksRefreshMinSeconds: 30,
+    cacheMaxEntries: 100,
+    devIssuer: false,
+    devIssuerFile: '',
   };
   const resource = new ProtectedResource({ authorizationServers: [issuer], scopesSupported: [], certificateBound: false });
   resource.bind('http://127.0.0.1:7420/mcp');
@@ -47,7 +59,15 @@ test('a cached token is refused once its exp passes (no stale cache hit): first 
     now: () => now,
   });
   const iat = Math.floor(now / 1000);
-  const token = await new SignJWT({ client_id: 'sales-bot' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' }).setIssuer(issuer).setAudience(resource.resource).setSubject('alice').setJti('j1').setIssuedAt(iat).setExpirationTime(iat + 60).sign(privateKey);
+  const token = await new SignJWT({ client_id: 'sales-bot' })
+    .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
+    .setIssuer(issuer)
+    .setAudience(resource.resource)
+    .setSubject('alice')
+    .setJti('j1')
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 60)
+    .sign(privateKey);
   const req = { url: '/mcp', method: 'POST', headers: { authorization: `Bearer ${token}` }, socket: {} } as unknown as IncomingMessage;
   const first = await stage.authenticate(req);
   assert.ok(!isRejection(first));

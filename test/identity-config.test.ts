@@ -2,16 +2,17 @@
  * The identity layer's configuration and start-up rules, and opaque tokens by RFC 7662
  * introspection against a real authorization server.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { parseConfig } from '../src/config/load.js';
+import { test } from 'node:test';
 import { ConfigError } from '../src/config/errors.js';
-import { startGateway, StartupError } from '../src/gateway.js';
+import { parseConfig } from '../src/config/load.js';
+import { type StartupError, startGateway } from '../src/gateway.js';
 import { silentLogger } from '../src/log.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
-import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
-import { startAuthorizationServer } from './support/authorization-server.js';
 import { startProbeServer } from './fixtures/probe-server.js';
+import { startAuthorizationServer } from './support/authorization-server.js';
+import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
 import { tempHome } from './support/temp-home.js';
 
 const UPSTREAM = 'upstreams:\n  - id: crm\n    url: http://127.0.0.1:1/mcp\n';
@@ -33,14 +34,20 @@ test('auth config: HS256 and none are not accepted algorithms (the error names t
 });
 
 test('auth config: a misspelt key, an issuer that is not a URL, a bad client_certificates mode', () => {
-  const msg = problems(`listener:\n  tls:\n    cert: a.pem\n    key: a.key\n    client_certificates: sometimes\nauth:\n  isuers: []\n  issuers:\n    - issuer: not a url\n${UPSTREAM}`);
+  const msg = problems(
+    `listener:\n  tls:\n    cert: a.pem\n    key: a.key\n    client_certificates: sometimes\nauth:\n  isuers: []\n  issuers:\n    - issuer: not a url\n${UPSTREAM}`,
+  );
   assert.match(msg, /listener\.tls\.client_certificates: expected off, optional or required/);
   assert.match(msg, /auth\.isuers/);
   assert.match(msg, /auth\.issuers\[0\]\.issuer: expected the issuer identifier/);
 });
 
 test('auth config: defaults, relative paths against the config folder, per-upstream scopes', () => {
-  const config = parseConfig(`auth:\n  issuers:\n    - issuer: https://as.example\n      jwks_file: keys/jwks.json\n${UPSTREAM}    scopes: [crm.read]\n`, '/etc/toolgate/toolgate.yaml', {});
+  const config = parseConfig(
+    `auth:\n  issuers:\n    - issuer: https://as.example\n      jwks_file: keys/jwks.json\n${UPSTREAM}    scopes: [crm.read]\n`,
+    '/etc/toolgate/toolgate.yaml',
+    {},
+  );
   assert.deepEqual(config.auth, {
     mode: 'oauth',
     issuers: [{ issuer: 'https://as.example', jwksFile: '/etc/toolgate/keys/jwks.json', algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'] }],
@@ -71,7 +78,11 @@ test('listening beyond loopback without auth: refuses to start (ERR_AUTH_REQUIRE
     });
     const explicit = await startGateway(parseConfig(`${open}auth:\n  mode: none\n`, 'open.yaml'), { logger: silentLogger, home: home.path });
     try {
-      const res = await fetch(`http://127.0.0.1:${explicit.port}/mcp`, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+      const res = await fetch(`http://127.0.0.1:${explicit.port}/mcp`, {
+        method: 'POST',
+        headers: MCP_HEADERS,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      });
       assert.equal(res.status, 200);
     } finally {
       await explicit.close();

@@ -4,19 +4,20 @@
  * audience; the gateway accepts the token, and the principal carries agent, user, tenant and
  * scopes. Without `dev_issuer`, the same token is refused.
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import type { RunningGateway } from '../src/gateway.js';
 import { DEV_ISSUER_JWKS_PATH } from '../src/identity/assembly.js';
+import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -59,7 +60,10 @@ test('toolgate token --agent sales-bot --user alice --scope "crm.read crm.write"
   const res = await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${t}` }, body: JSON.stringify(INIT) });
   assert.equal(res.status, 200, await res.text());
   const p = gateway.sessions.get(res.headers.get('mcp-session-id')!)!.principal;
-  assert.deepEqual({ agent: p.agent, user: p.user, tenant: p.tenant, scopes: p.scopes, issuer: p.issuer }, { agent: 'sales-bot', user: 'alice', tenant: 'acme', scopes: ['crm.read', 'crm.write'], issuer: 'urn:toolgate:dev-issuer' });
+  assert.deepEqual(
+    { agent: p.agent, user: p.user, tenant: p.tenant, scopes: p.scopes, issuer: p.issuer },
+    { agent: 'sales-bot', user: 'alice', tenant: 'acme', scopes: ['crm.read', 'crm.write'], issuer: 'urn:toolgate:dev-issuer' },
+  );
 });
 
 test('an agent-only token (no --user) has no user; without crm.read it sees no crm tools', async () => {
@@ -68,11 +72,13 @@ test('an agent-only token (no --user) has no user; without crm.read it sees no c
   const init = await fetch(gateway.url, { method: 'POST', headers: h, body: JSON.stringify(INIT) });
   const sid = init.headers.get('mcp-session-id')!;
   assert.equal(gateway.sessions.get(sid)!.principal.user, undefined);
-  const list = await (await fetch(gateway.url, { method: 'POST', headers: { ...h, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) })).json();
+  const list = await (
+    await fetch(gateway.url, { method: 'POST', headers: { ...h, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }) })
+  ).json();
   assert.deepEqual(list.result.tools, []);
 });
 
-test('the development issuer\'s public key is served as a JWKS', async () => {
+test("the development issuer's public key is served as a JWKS", async () => {
   const res = await fetch(`${new URL(gateway.url).origin}${DEV_ISSUER_JWKS_PATH}`);
   const jwks = await res.json();
   assert.equal(jwks.keys.length, 1);
@@ -81,7 +87,10 @@ test('the development issuer\'s public key is served as a JWKS', async () => {
 });
 
 test('without dev_issuer in the config, a dev token is refused (wrong issuer)', async () => {
-  const other = await gatewayWith(`auth:\n  issuers:\n    - issuer: https://issuer.test\n      jwks_uri: https://issuer.test/jwks\nupstreams:\n  - id: crm\n    url: ${probe.url}\n`, { audit });
+  const other = await gatewayWith(
+    `auth:\n  issuers:\n    - issuer: https://issuer.test\n      jwks_uri: https://issuer.test/jwks\nupstreams:\n  - id: crm\n    url: ${probe.url}\n`,
+    { audit },
+  );
   try {
     const t = await token('--agent', 'sales-bot');
     const res = await fetch(other.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${t}` }, body: JSON.stringify(INIT) });
@@ -94,9 +103,12 @@ test('without dev_issuer in the config, a dev token is refused (wrong issuer)', 
 });
 
 test('toolgate token without a key file says how to get one', async () => {
-  await assert.rejects(run(process.execPath, ['--import', 'tsx', MAIN, 'token', '--agent', 'x', '--issuer-file', join(dir, 'missing.json')], { cwd: ROOT }), (err: { stderr: string; code: number }) => {
-    assert.equal(err.code, 1);
-    assert.match(err.stderr, /does not exist; start `toolgate demo`/);
-    return true;
-  });
+  await assert.rejects(
+    run(process.execPath, ['--import', 'tsx', MAIN, 'token', '--agent', 'x', '--issuer-file', join(dir, 'missing.json')], { cwd: ROOT }),
+    (err: { stderr: string; code: number }) => {
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, /does not exist; start `toolgate demo`/);
+      return true;
+    },
+  );
 });

@@ -2,15 +2,16 @@
  * toolgate as an OAuth 2.1 resource server in front of two probe upstreams, with a real
  * authorization server (oidc-provider) issuing RS256 at+jwt tokens for toolgate's resource.
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import { generateKeyPair, SignJWT } from 'jose';
+import type { RunningGateway } from '../src/gateway.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import type { AuditEvent } from '../src/pipeline/stages.js';
-import type { RunningGateway } from '../src/gateway.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
+import { type AuthorizationServer, startAuthorizationServer } from './support/authorization-server.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
-import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 
 let as: AuthorizationServer;
 let crm: ProbeServer;
@@ -61,7 +62,10 @@ async function rpc(body: unknown, headers: Record<string, string> = {}): Promise
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
 
 async function session(token: string): Promise<string> {
-  const res = await rpc({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }, { authorization: `Bearer ${token}` });
+  const res = await rpc(
+    { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+    { authorization: `Bearer ${token}` },
+  );
   assert.equal(res.status, 200, await res.clone().text());
   await res.text();
   const sid = res.headers.get('mcp-session-id')!;
@@ -133,12 +137,15 @@ test('the token is checked on every request: GET and DELETE without it answer 40
   assert.equal(delOk.status, 200);
 });
 
-test('a session used with another principal\'s token answers 404 and is recorded', async () => {
+test("a session used with another principal's token answers 404 and is recorded", async () => {
   const owner = await as.token('sales-bot', gateway.url);
   const other = await as.token('report-bot', gateway.url);
   const sid = await session(owner);
   const before = crm.log.calls.length;
-  const res = await rpc({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'crm__count', arguments: { tag: 'hijack', steps: 1 } } }, { authorization: `Bearer ${other}`, 'mcp-session-id': sid });
+  const res = await rpc(
+    { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'crm__count', arguments: { tag: 'hijack', steps: 1 } } },
+    { authorization: `Bearer ${other}`, 'mcp-session-id': sid },
+  );
   assert.equal(res.status, 404);
   assert.equal(crm.log.calls.length, before);
   const event = authEvents().at(-1)!;
@@ -151,7 +158,7 @@ test('a session used with another principal\'s token answers 404 and is recorded
   assert.equal(ok.status, 200);
 });
 
-test('a token for another resource (the upstream\'s own URL) is refused as invalid_token', async () => {
+test("a token for another resource (the upstream's own URL) is refused as invalid_token", async () => {
   const token = await as.token('sales-bot', crm.url);
   const res = await rpc(INIT, { authorization: `Bearer ${token}` });
   assert.equal(res.status, 401);
@@ -178,7 +185,12 @@ test('key rotation at the issuer is picked up without a restart; unknown kids re
   for (let i = 0; i < 5; i++) {
     const forged = await new SignJWT({ client_id: 'report-bot', scope: 'crm.read' })
       .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: `made-up-${i}` })
-      .setIssuer(as.issuer).setAudience(gateway.url).setSubject('report-bot').setJti(`j${i}`).setIssuedAt().setExpirationTime('5m')
+      .setIssuer(as.issuer)
+      .setAudience(gateway.url)
+      .setSubject('report-bot')
+      .setJti(`j${i}`)
+      .setIssuedAt()
+      .setExpirationTime('5m')
       .sign(privateKey);
     const r = await rpc(INIT, { authorization: `Bearer ${forged}` });
     assert.equal(r.status, 401);
@@ -193,9 +205,19 @@ test('2026-07-28 (stateless) requests: no token → 401; a missing baseline scop
     jsonrpc: '2.0',
     id: 9,
     method: 'tools/call',
-    params: { name, arguments: { tag: 'modern', steps: 1 }, _meta: { [MetaKey.protocolVersion]: V, [MetaKey.clientInfo]: { name: 't', version: '1' }, [MetaKey.clientCapabilities]: {} } },
+    params: {
+      name,
+      arguments: { tag: 'modern', steps: 1 },
+      _meta: { [MetaKey.protocolVersion]: V, [MetaKey.clientInfo]: { name: 't', version: '1' }, [MetaKey.clientCapabilities]: {} },
+    },
   });
-  const headers = (name: string, token?: string) => ({ ...MCP_HEADERS, 'mcp-protocol-version': V, 'mcp-method': 'tools/call', 'mcp-name': name, ...(token ? { authorization: `Bearer ${token}` } : {}) });
+  const headers = (name: string, token?: string) => ({
+    ...MCP_HEADERS,
+    'mcp-protocol-version': V,
+    'mcp-method': 'tools/call',
+    'mcp-name': name,
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  });
   const none = await fetch(gateway.url, { method: 'POST', headers: headers('crm__count'), body: JSON.stringify(call('crm__count')) });
   assert.equal(none.status, 401);
   assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer resource_metadata=/);

@@ -5,16 +5,17 @@
  * client-credentials grant (its ClientCredentialsProvider) for toolgate's resource, retries,
  * and calls a tool through toolgate.
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ClientCredentialsProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
-import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import type { RunningGateway } from '../src/gateway.js';
+import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
+import { type AuthorizationServer, startAuthorizationServer } from './support/authorization-server.js';
 import { gatewayWith } from './support/gateway.js';
-import { startAuthorizationServer, type AuthorizationServer } from './support/authorization-server.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 
 let as: AuthorizationServer;
 let crm: ProbeServer;
@@ -63,7 +64,7 @@ test('SDK client: 401 → protected-resource metadata → token from that AS →
   assert.ok(first >= 0 && first < prm && prm < asMeta && asMeta < tokenAt && tokenAt < retry, seen.join('\n'));
   const token = provider.tokens()!.access_token;
   const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-  assert.equal(claims.aud, gateway.url, 'the token names toolgate\'s resource (RFC 8707)');
+  assert.equal(claims.aud, gateway.url, "the token names toolgate's resource (RFC 8707)");
   assert.equal(claims.iss, as.issuer);
   assert.equal(audit.events.find((e) => e.kind === 'auth')?.detail?.code, 'ERR_TOKEN_MISSING', 'the first, tokenless request was recorded');
 });

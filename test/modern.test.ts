@@ -3,21 +3,19 @@
  * then the real thing: an SDK v2 client captured by a node:http server, an SDK v2 server
  * (createMcpHandler) driven by the gateway-side functions, and an SDK v1 legacy server probed.
  */
-import { describe, it, before, after } from 'node:test';
+
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as z from 'zod';
+import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import { createMcpHandler, McpServer, inputRequired, acceptedContent } from '@modelcontextprotocol/server';
 import { McpServer as V1McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport as V1Transport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { acceptedContent, createMcpHandler, inputRequired, McpServer } from '@modelcontextprotocol/server';
+import * as z from 'zod';
 import type { JsonRpcMessage, JsonRpcRequest } from '../src/protocol/jsonrpc.js';
 import {
-  MODERN_PROTOCOL_VERSION,
-  MetaKey,
-  ModernErrorCode,
   checkModernHeaders,
   checkParamHeaders,
   checkProtocolVersion,
@@ -27,8 +25,12 @@ import {
   decodeHeaderValue,
   discoverResult,
   encodeHeaderValue,
+  type HeaderBag,
   inputRequestFromLegacy,
   isModernProtocolVersion,
+  MetaKey,
+  MODERN_PROTOCOL_VERSION,
+  ModernErrorCode,
   markResult,
   missingCapabilities,
   modernHeadersFor,
@@ -38,10 +40,9 @@ import {
   readRequestEnvelope,
   readRetryInput,
   unmarkResult,
-  withRequestEnvelope,
   withoutRequestEnvelope,
   withoutRetryInput,
-  type HeaderBag,
+  withRequestEnvelope,
 } from '../src/protocol/modern.js';
 
 const V = MODERN_PROTOCOL_VERSION;
@@ -322,19 +323,25 @@ describe('x-mcp-header / Mcp-Param-*', () => {
   it('reads declarations at any depth of properties', () => {
     const decl = readParamHeaderDeclarations(schema);
     assert.ok(decl.ok);
-    assert.deepEqual(decl.declarations.map((d) => [d.headerName, d.path.join('.'), d.type]), [
-      ['Region', 'region', 'string'],
-      ['Limit', 'limit', 'integer'],
-      ['Dry-Run', 'dry', 'boolean'],
-      ['Tenant', 'nested.tenant', 'string'],
-    ]);
+    assert.deepEqual(
+      decl.declarations.map((d) => [d.headerName, d.path.join('.'), d.type]),
+      [
+        ['Region', 'region', 'string'],
+        ['Limit', 'limit', 'integer'],
+        ['Dry-Run', 'dry', 'boolean'],
+        ['Tenant', 'nested.tenant', 'string'],
+      ],
+    );
   });
 
   const invalid: Array<[string, unknown]> = [
     ['a number-typed property', { type: 'object', properties: { n: { type: 'number', 'x-mcp-header': 'N' } } }],
     ['an annotation under items', { type: 'object', properties: { a: { type: 'array', items: { type: 'string', 'x-mcp-header': 'A' } } } }],
     ['an annotation under anyOf', { type: 'object', anyOf: [{ properties: { a: { type: 'string', 'x-mcp-header': 'A' } } }] }],
-    ['names equal ignoring case ("Region", "region")', { type: 'object', properties: { a: { type: 'string', 'x-mcp-header': 'Region' }, b: { type: 'string', 'x-mcp-header': 'region' } } }],
+    [
+      'names equal ignoring case ("Region", "region")',
+      { type: 'object', properties: { a: { type: 'string', 'x-mcp-header': 'Region' }, b: { type: 'string', 'x-mcp-header': 'region' } } },
+    ],
     ['a name with a space ("My Header")', { type: 'object', properties: { a: { type: 'string', 'x-mcp-header': 'My Header' } } }],
     ['an empty name', { type: 'object', properties: { a: { type: 'string', 'x-mcp-header': '' } } }],
   ];
@@ -388,11 +395,14 @@ describe('discover, results, versions', () => {
   });
 
   it('marks a legacy tools/list result with resultType, caching hints and the gateway identity', () => {
-    const marked = markResult({ tools: [], _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'upstream', version: '9' } } }, {
-      method: 'tools/list',
-      cacheScope: 'private',
-      serverInfo: { name: 'toolgate', version: '0.1.0' },
-    });
+    const marked = markResult(
+      { tools: [], _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'upstream', version: '9' } } },
+      {
+        method: 'tools/list',
+        cacheScope: 'private',
+        serverInfo: { name: 'toolgate', version: '0.1.0' },
+      },
+    );
     assert.deepEqual(marked, {
       tools: [],
       resultType: 'complete',
@@ -525,7 +535,10 @@ function fetchServer(handler: (request: Request) => Promise<Response>): http.Ser
 /** The JSON-RPC response in a body that is either JSON or an SSE stream. */
 function responseOf(contentType: string | null, text: string): Record<string, unknown> {
   if (contentType?.includes('text/event-stream')) {
-    const frames = text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5)) as Record<string, unknown>);
+    const frames = text
+      .split('\n')
+      .filter((l) => l.startsWith('data:'))
+      .map((l) => JSON.parse(l.slice(5)) as Record<string, unknown>);
     const found = frames.find((f) => 'result' in f || 'error' in f);
     assert.ok(found, `no response frame in ${text}`);
     return found;
@@ -592,7 +605,10 @@ describe('a real SDK v2 client (versionNegotiation auto) against a capturing nod
     assert.deepEqual(env.clientInfo, { name: 'capture-test', version: '2.0.0' });
     assert.deepEqual(env.clientCapabilities, { elicitation: { form: {} } });
     assert.equal(first.headers['mcp-method'], 'server/discover');
-    assert.equal(captured.some((c) => 'method' in c.body && c.body.method === 'initialize'), false);
+    assert.equal(
+      captured.some((c) => 'method' in c.body && c.body.method === 'initialize'),
+      false,
+    );
   });
 
   it('sends a tools/call that readRequestEnvelope and checkModernHeaders accept, with a Base64 Mcp-Name for "météo"', () => {
@@ -635,7 +651,9 @@ describe('the gateway side against a real SDK v2 server (createMcpHandler)', () 
         const confirmed = acceptedContent(ctx.mcpReq.inputResponses, 'confirm');
         if (confirmed?.ok !== true) {
           return inputRequired({
-            inputRequests: { confirm: inputRequired.elicit({ message: `Deploy ${env}?`, requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } }) },
+            inputRequests: {
+              confirm: inputRequired.elicit({ message: `Deploy ${env}?`, requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } }),
+            },
             requestState: `deploy:${env}`,
           });
         }
@@ -733,8 +751,11 @@ describe('probing a real SDK v1 (2025-era, sessionful) server', () => {
     await close(server);
   });
 
-  it('a server/discover probe gets the v1 transport\'s own 400 (-32000, not initialized), which reads as legacy', async () => {
-    const probe = withRequestEnvelope({ jsonrpc: '2.0', id: 'probe-1', method: 'server/discover' }, { protocolVersion: V, clientCapabilities: {}, clientInfo: { name: 'toolgate', version: '0.1.0' } });
+  it("a server/discover probe gets the v1 transport's own 400 (-32000, not initialized), which reads as legacy", async () => {
+    const probe = withRequestEnvelope(
+      { jsonrpc: '2.0', id: 'probe-1', method: 'server/discover' },
+      { protocolVersion: V, clientCapabilities: {}, clientInfo: { name: 'toolgate', version: '0.1.0' } },
+    );
     const res = await fetch(url, { method: 'POST', headers: modernHeadersFor(probe, V), body: JSON.stringify(probe) });
     const text = await res.text();
     assert.equal(res.status, 400);

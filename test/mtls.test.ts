@@ -3,17 +3,18 @@
  * from another CA, none — in optional and required modes — plus certificate-bound tokens
  * (RFC 8705) and the certificate/token agreement rule.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
-import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
+import { after, before, describe, test } from 'node:test';
+import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { RunningGateway } from '../src/gateway.js';
+import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
 import { createTestPki, type Pem, type TestPki } from './support/test-pki.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 import { waitFor } from './support/wait-for.js';
 
 let pki: TestPki;
@@ -48,11 +49,21 @@ interface Answer {
 function post(url: string, client: Pem | undefined, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const text = JSON.stringify(body);
-    const req = request(url, { method: 'POST', ca: pki.ca, agent: false, ...(client ? { cert: client.cert, key: client.key } : {}), headers: { ...MCP_HEADERS, 'content-length': Buffer.byteLength(text), ...headers } }, (res) => {
-      let data = '';
-      res.on('data', (c: Buffer) => (data += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        ca: pki.ca,
+        agent: false,
+        ...(client ? { cert: client.cert, key: client.key } : {}),
+        headers: { ...MCP_HEADERS, 'content-length': Buffer.byteLength(text), ...headers },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (c: Buffer) => (data += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+      },
+    );
     req.on('error', reject);
     req.end(text);
   });
@@ -138,7 +149,11 @@ describe('client certificates required', () => {
     assert.equal(res.status, 200);
   });
 
-  for (const [name, cert] of [['no client certificate', undefined], ['an expired certificate', () => expired], ['a certificate from another CA', () => stranger]] as const) {
+  for (const [name, cert] of [
+    ['no client certificate', undefined],
+    ['an expired certificate', () => expired],
+    ['a certificate from another CA', () => stranger],
+  ] as const) {
     test(`${name}: the handshake fails, is counted and recorded`, async () => {
       const failed = gateway.tls!.failedHandshakes;
       const calls = probe.log.calls.length;
@@ -173,7 +188,12 @@ describe('certificate and token together', () => {
   const token = (agent: string, cnf?: string): Promise<string> =>
     new SignJWT({ client_id: agent, scope: 'crm.read', ...(cnf ? { cnf: { 'x5t#S256': cnf } } : {}) })
       .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
-      .setIssuer(ISSUER).setAudience(gateway.url).setSubject('alice').setJti(`j-${Math.random()}`).setIssuedAt().setExpirationTime('5m')
+      .setIssuer(ISSUER)
+      .setAudience(gateway.url)
+      .setSubject('alice')
+      .setJti(`j-${Math.random()}`)
+      .setIssuedAt()
+      .setExpirationTime('5m')
       .sign(signingKey);
 
   async function thumbprintOf(cert: Pem): Promise<string> {

@@ -8,21 +8,22 @@
  *
  * Also here: the decision record of a tool call carries the tool-definition hash (`toolHash`).
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
-import type { RunningGateway } from '../src/gateway.js';
-import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
-import { definitionHash } from '../src/catalog/pinning.js';
 import { pendingRecord } from '../src/audit/record.js';
 import { Redactor } from '../src/audit/redaction.js';
+import { definitionHash } from '../src/catalog/pinning.js';
+import type { RunningGateway } from '../src/gateway.js';
+import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
 import { as, headerIdentityForTests } from './support/test-identity.js';
 
@@ -133,10 +134,18 @@ class Client {
 
   async rpc(method: string, params: Record<string, unknown>): Promise<{ status: number; body: any }> {
     if (!this.sid) await this.open();
-    const res = await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, ...this.headers, 'mcp-session-id': this.sid! }, body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }) });
+    const res = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, ...this.headers, 'mcp-session-id': this.sid! },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method, params }),
+    });
     const text = await res.text();
     const body = (res.headers.get('content-type') ?? '').includes('text/event-stream')
-      ? text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5))).find((m) => 'id' in m)
+      ? text
+          .split('\n')
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => JSON.parse(l.slice(5)))
+          .find((m) => 'id' in m)
       : JSON.parse(text);
     return { status: res.status, body };
   }
@@ -147,7 +156,11 @@ class Client {
     await res.text();
     this.sid = res.headers.get('mcp-session-id') ?? undefined;
     assert.ok(this.sid, `initialize answered ${res.status} without a session`);
-    await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, ...this.headers, 'mcp-session-id': this.sid }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...MCP_HEADERS, ...this.headers, 'mcp-session-id': this.sid },
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    });
   }
 }
 
@@ -157,12 +170,21 @@ function shape(answer: { status: number; body: unknown }, name: string): string 
 }
 
 /** Asks each question and asserts one answer for all; the upstream is not called. Returns it. */
-async function sameAnswer(client: Client, upstream: Upstream, questions: Array<{ method: string; params: Record<string, unknown>; name: string }>): Promise<{ status: number; body: any }> {
+async function sameAnswer(
+  client: Client,
+  upstream: Upstream,
+  questions: Array<{ method: string; params: Record<string, unknown>; name: string }>,
+): Promise<{ status: number; body: any }> {
   const before = upstream.calls.length;
   const answers = [];
   for (const q of questions) answers.push(await client.rpc(q.method, q.params));
   const first = shape(answers[0]!, questions[0]!.name);
-  for (let i = 1; i < answers.length; i++) assert.equal(shape(answers[i]!, questions[i]!.name), first, `${questions[i]!.method} ${JSON.stringify(questions[i]!.params)} answers like ${questions[0]!.method} ${JSON.stringify(questions[0]!.params)}`);
+  for (let i = 1; i < answers.length; i++)
+    assert.equal(
+      shape(answers[i]!, questions[i]!.name),
+      first,
+      `${questions[i]!.method} ${JSON.stringify(questions[i]!.params)} answers like ${questions[0]!.method} ${JSON.stringify(questions[0]!.params)}`,
+    );
   assert.deepEqual(upstream.calls.slice(before), [], 'the upstream was not called');
   return answers[0]!;
 }
@@ -236,9 +258,15 @@ describe('hidden by policy (only insider may list docs): "not found" for all', (
   test('lists show nothing of docs', async () => {
     const c = outsider();
     const tools = (await c.rpc('tools/list', {})).body.result.tools as Array<{ name: string }>;
-    assert.deepEqual(tools.map((t) => t.name), ['vault__lookup']);
+    assert.deepEqual(
+      tools.map((t) => t.name),
+      ['vault__lookup'],
+    );
     const resources = (await c.rpc('resources/list', {})).body.result.resources as Array<{ uri: string }>;
-    assert.deepEqual(resources.map((r) => r.uri), ['vault://notes/1']);
+    assert.deepEqual(
+      resources.map((r) => r.uri),
+      ['vault://notes/1'],
+    );
   });
 
   test('tools/call: good arguments, bad arguments, a name that does not exist', async () => {

@@ -4,23 +4,32 @@
  * the same decisions as the whole set, local time in the configured zone across DST, and shadow
  * mode through the running gateway.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import { ZonedTime } from '../src/policy/clock.js';
-import { CompiledPolicySet, type CedarRequest } from '../src/policy/compiled.js';
+import { type CedarRequest, CompiledPolicySet } from '../src/policy/compiled.js';
+import { usageOf } from '../src/policy/context-reads.js';
 import { buildSchema, type SchemaTool } from '../src/policy/schema.js';
 import { parseFile } from '../src/policy/source.js';
-import { usageOf } from '../src/policy/context-reads.js';
-import { startPolicyWorld, Session, type PolicyWorld } from './support/policy-world.js';
+import { type PolicyWorld, Session, startPolicyWorld } from './support/policy-world.js';
 import { as } from './support/test-identity.js';
 
 const tools: SchemaTool[] = [
   { upstream: 'crm', name: 'get_contact', kind: 'read', inputSchema: { type: 'object', properties: { tenant: { type: 'string' } }, required: ['tenant'] } },
   { upstream: 'crm', name: 'delete_contact', kind: 'delete', inputSchema: { type: 'object', properties: { tenant: { type: 'string' }, contact_id: { type: 'string' } } } },
-  { upstream: 'crm', name: 'write_contact', kind: 'write', inputSchema: { type: 'object', properties: { tenant: { type: 'string' }, n: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } }, score: { type: 'number' } } } },
+  {
+    upstream: 'crm',
+    name: 'write_contact',
+    kind: 'write',
+    inputSchema: {
+      type: 'object',
+      properties: { tenant: { type: 'string' }, n: { type: 'integer' }, tags: { type: 'array', items: { type: 'string' } }, score: { type: 'number' } },
+    },
+  },
 ];
 const TEXT = `@id("readers") permit (principal, action in Action::"kind:read", resource);
 @id("no-deletes") forbid (principal, action in Action::"kind:delete", resource) unless { principal == Agent::"cleanup-bot" };
@@ -54,7 +63,14 @@ describe('Cedar gotchas (regression)', () => {
 
   test('an action-group rule (kind:read) matches only with the schema: without it Cedar silently denies', () => {
     const r = request('report-bot', 'crm/get_contact');
-    const bare = isAuthorized({ principal: r.principal, action: { type: 'Action', id: r.action }, resource: r.resource, context: r.context, entities: r.entities, policies: { staticPolicies: { readers: TEXT.split('\n')[0]! } } });
+    const bare = isAuthorized({
+      principal: r.principal,
+      action: { type: 'Action', id: r.action },
+      resource: r.resource,
+      context: r.context,
+      entities: r.entities,
+      policies: { staticPolicies: { readers: TEXT.split('\n')[0]! } },
+    });
     assert.equal(bare.type, 'success');
     assert.equal(bare.type === 'success' && bare.response.decision, 'deny', 'no schema: the group rule does not match');
     assert.deepEqual(set.evaluate(r), { verdict: 'allow', policies: ['readers'], errors: [] });
@@ -71,7 +87,15 @@ describe('Cedar gotchas (regression)', () => {
       for (const action of ['crm/get_contact', 'crm/delete_contact', 'crm/write_contact']) {
         for (const args of [{}, { tenant: 'acme' }, { tenant: 'globex' }]) {
           const r = request(agent, action, action.endsWith('get_contact') ? { tenant: 'acme' } : args);
-          const whole = isAuthorized({ principal: r.principal, action: { type: 'Action', id: r.action }, resource: r.resource, context: r.context, entities: r.entities, schema: schema as never, policies: { staticPolicies: Object.fromEntries(parseFile('engine.cedar', TEXT).map((p) => [p.id, p.text])) } });
+          const whole = isAuthorized({
+            principal: r.principal,
+            action: { type: 'Action', id: r.action },
+            resource: r.resource,
+            context: r.context,
+            entities: r.entities,
+            schema: schema as never,
+            policies: { staticPolicies: Object.fromEntries(parseFile('engine.cedar', TEXT).map((p) => [p.id, p.text])) },
+          });
           assert.equal(whole.type, 'success');
           if (whole.type !== 'success') continue;
           const sliced = set.evaluate(r);
@@ -92,7 +116,8 @@ describe('Cedar gotchas (regression)', () => {
 });
 
 describe('what policies read (only that is passed to Cedar)', () => {
-  const text = 'permit (principal == Agent::"a", action, resource in Server::"crm") when { context.time.minuteOfDay >= 540 && context.scopes.contains("x") && context.arguments has tenant && context.arguments["tenant"] == principal.tenant };';
+  const text =
+    'permit (principal == Agent::"a", action, resource in Server::"crm") when { context.time.minuteOfDay >= 540 && context.scopes.contains("x") && context.arguments has tenant && context.arguments["tenant"] == principal.tenant };';
   test('context chains, has-tests and ["…"] are collected; `.contains(` is a method, not an attribute', () => {
     const u = usageOf([text], 'context');
     assert.ok(u !== 'all');

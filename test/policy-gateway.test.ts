@@ -4,10 +4,11 @@
  * (from the audited Decision) and whether the upstream was called. Identity comes from the
  * header test double; time from an injected clock.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import type { AuditEvent } from '../src/pipeline/stages.js';
-import { startPolicyWorld, Session, type PolicyWorld } from './support/policy-world.js';
+import { type PolicyWorld, Session, startPolicyWorld } from './support/policy-world.js';
 import { as } from './support/test-identity.js';
 
 let world: PolicyWorld;
@@ -59,7 +60,13 @@ describe('CRM write_contact: business hours, human user, own tenant (policy 1)',
   const broken: Array<{ title: string; at: string; headers: Record<string, string>; args: Record<string, unknown>; policy: string }> = [
     { title: 'at 19:30 Berlin (outside 09:00-18:00)', at: EVENING, headers: alice, args: contact, policy: 'crm-writes-business-hours' },
     { title: 'at 08:59 Berlin (one minute early)', at: '2026-11-24T07:59:00Z', headers: alice, args: contact, policy: 'crm-writes-business-hours' },
-    { title: 'without a user session (agent alone)', at: BUSINESS, headers: as('sales-bot', { tenant: 'acme', scopes: 'crm.read crm.write' }), args: contact, policy: 'crm-writes-need-user' },
+    {
+      title: 'without a user session (agent alone)',
+      at: BUSINESS,
+      headers: as('sales-bot', { tenant: 'acme', scopes: 'crm.read crm.write' }),
+      args: contact,
+      policy: 'crm-writes-need-user',
+    },
     { title: 'for tenant globex while the caller is in acme', at: BUSINESS, headers: alice, args: { ...contact, tenant: 'globex' }, policy: 'crm-writes-own-tenant' },
   ];
   for (const c of broken) {
@@ -91,16 +98,25 @@ describe('CRM write_contact: business hours, human user, own tenant (policy 1)',
 describe('HR read_employee needs scope hr.employee.read (policy 2)', () => {
   test('allowed for hr-assistant with hr.employee.read; the HR server answers', async () => {
     world.clock.set(BUSINESS);
-    const r = await new Session(world.gateway.url, as('hr-assistant', { user: 'bob', tenant: 'acme', scopes: 'hr.employee.read' })).call('hr__read_employee', { tenant: 'acme', employee_id: 'E1002' });
+    const r = await new Session(world.gateway.url, as('hr-assistant', { user: 'bob', tenant: 'acme', scopes: 'hr.employee.read' })).call('hr__read_employee', {
+      tenant: 'acme',
+      employee_id: 'E1002',
+    });
     assert.equal(r.body.result?.isError, undefined, JSON.stringify(r.body));
     const d = lastDecision('hr__read_employee');
     assert.equal(d.decision!.verdict, 'allow');
     assert.deepEqual(d.decision!.policies, ['hr-read-with-scope']);
-    assert.ok(world.audit.events.some((e) => e.kind === 'outcome' && e.requestId === d.requestId), 'forwarded to HR');
+    assert.ok(
+      world.audit.events.some((e) => e.kind === 'outcome' && e.requestId === d.requestId),
+      'forwarded to HR',
+    );
   });
 
   test('without the scope (only crm.read): 403 insufficient_scope naming hr.employee.read, HR not called', async () => {
-    const r = await new Session(world.gateway.url, as('hr-assistant', { user: 'bob', tenant: 'acme', scopes: 'crm.read' })).call('hr__read_employee', { tenant: 'acme', employee_id: 'E1002' });
+    const r = await new Session(world.gateway.url, as('hr-assistant', { user: 'bob', tenant: 'acme', scopes: 'crm.read' })).call('hr__read_employee', {
+      tenant: 'acme',
+      employee_id: 'E1002',
+    });
     assert.equal(r.status, 403, JSON.stringify(r.body));
     assert.match(JSON.stringify(r.body), /hr\.employee\.read/);
     const d = lastDecision('hr__read_employee');
@@ -121,7 +137,10 @@ describe('deletes only for cleanup-bot (policy 3)', () => {
       world.clock.set(BUSINESS);
       let r: any;
       const calls = await crmCallsDuring(async () => {
-        r = await new Session(world.gateway.url, as(agent, { user: 'alice', tenant: 'acme', scopes: 'crm.read crm.write crm.admin' })).call('crm__delete_contact', { tenant: 'acme', contact_id: 'ct_1004' });
+        r = await new Session(world.gateway.url, as(agent, { user: 'alice', tenant: 'acme', scopes: 'crm.read crm.write crm.admin' })).call('crm__delete_contact', {
+          tenant: 'acme',
+          contact_id: 'ct_1004',
+        });
       });
       assertLooksUnknown(r.body, 'crm__delete_contact');
       assert.equal(calls, 0);

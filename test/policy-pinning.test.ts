@@ -4,13 +4,14 @@
  * tool, never called — until `toolgate tools approve`; the drift is audited as a 'catalog' event.
  * first_run: require hides every tool until approved.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
@@ -19,7 +20,7 @@ import type { RunningGateway } from '../src/gateway.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import { gatewayWith } from './support/gateway.js';
 import { Session } from './support/policy-world.js';
-import { headerIdentityForTests, as } from './support/test-identity.js';
+import { as, headerIdentityForTests } from './support/test-identity.js';
 import { waitFor } from './support/wait-for.js';
 
 /** An upstream whose `lookup` description can be rewritten at run time (announced with list_changed). */
@@ -35,10 +36,12 @@ async function startChangingServer(): Promise<{ url: string; calls: string[]; re
       if (req.method !== 'POST' || sid !== undefined) return void res.writeHead(sid ? 404 : 400).end();
       transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => void transports.set(id, transport!) });
       const server = new McpServer({ name: 'changing', version: '1.0.0' });
-      lookups.push(server.registerTool('lookup', { description, inputSchema: { id: z.string() } }, async ({ id }) => {
-        calls.push(`lookup ${id}`);
-        return { content: [{ type: 'text', text: `record ${id}` }] };
-      }));
+      lookups.push(
+        server.registerTool('lookup', { description, inputSchema: { id: z.string() } }, async ({ id }) => {
+          calls.push(`lookup ${id}`);
+          return { content: [{ type: 'text', text: `record ${id}` }] };
+        }),
+      );
       server.registerTool('stable', { description: 'Never changes.', inputSchema: {} }, async () => {
         calls.push('stable');
         return { content: [{ type: 'text', text: 'ok' }] };

@@ -3,12 +3,13 @@
  * while the previous set keeps being enforced; a good edit takes effect without dropping the
  * session; SIGHUP reloads; a bad file at start-up stops start-up with the same clear error.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { StartupError } from '../src/gateway.js';
-import { startPolicyWorld, Session, type PolicyWorld } from './support/policy-world.js';
+import { type PolicyWorld, Session, startPolicyWorld } from './support/policy-world.js';
 import { as } from './support/test-identity.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -33,10 +34,13 @@ describe('hot reload', () => {
     const stage = world.gateway.policy!;
     const before = stage.status();
     writeFileSync(crmFile, text);
-    await waitFor(() => {
-      const now = stage.status();
-      return now.policySetHash !== before.policySetHash || (now.lastReloadError !== undefined && now.lastReloadError !== before.lastReloadError);
-    }, { what: 'a reload attempt' });
+    await waitFor(
+      () => {
+        const now = stage.status();
+        return now.policySetHash !== before.policySetHash || (now.lastReloadError !== undefined && now.lastReloadError !== before.lastReloadError);
+      },
+      { what: 'a reload attempt' },
+    );
   }
 
   async function writeAt(session: Session, at: string): Promise<{ allowed: boolean; policies: string[] }> {
@@ -49,7 +53,12 @@ describe('hot reload', () => {
   test('a syntax error (missing "}" on line 11) is refused with file, line and reason; the previous policy stays in force', async () => {
     const session = new Session(world.gateway.url, alice);
     const hash = world.gateway.policy!.status().policySetHash;
-    await edit(original.replace('unless { context.time.minuteOfDay >= 540 && context.time.minuteOfDay < 1080 };', 'unless { context.time.minuteOfDay >= 540 && context.time.minuteOfDay < 1080 ;'));
+    await edit(
+      original.replace(
+        'unless { context.time.minuteOfDay >= 540 && context.time.minuteOfDay < 1080 };',
+        'unless { context.time.minuteOfDay >= 540 && context.time.minuteOfDay < 1080 ;',
+      ),
+    );
     const status = world.gateway.policy!.status();
     assert.equal(status.policySetHash, hash, 'the hash in force did not change');
     assert.ok(status.lastReloadError?.startsWith(`${crmFile}:11:`), status.lastReloadError);
@@ -104,16 +113,13 @@ test('start-up with a bad policy file: StartupError naming file:line and the rea
   const { startCrmServer } = await import('../examples/crm/server.js');
   const crm = await startCrmServer({ port: 0 });
   try {
-    await assert.rejects(
-      gatewayWith(`upstreams:\n  - id: crm\n    url: ${crm.url}\npolicy:\n  files: ${JSON.stringify(dir)}\n`),
-      (err: unknown) => {
-        assert.ok(err instanceof StartupError);
-        assert.equal(err.code, 'ERR_POLICY_INVALID');
-        assert.ok(err.message.includes(`${join(dir, 'deletes.cedar')}:1:`), err.message);
-        assert.match(err.message, /unrecognized action `Action::"kind:erase"`/);
-        return true;
-      },
-    );
+    await assert.rejects(gatewayWith(`upstreams:\n  - id: crm\n    url: ${crm.url}\npolicy:\n  files: ${JSON.stringify(dir)}\n`), (err: unknown) => {
+      assert.ok(err instanceof StartupError);
+      assert.equal(err.code, 'ERR_POLICY_INVALID');
+      assert.ok(err.message.includes(`${join(dir, 'deletes.cedar')}:1:`), err.message);
+      assert.match(err.message, /unrecognized action `Action::"kind:erase"`/);
+      return true;
+    });
   } finally {
     await crm.close();
   }

@@ -4,21 +4,26 @@
  * refuses while that is in its range and promotes over a clean range; the running gateway's
  * watcher reloads the promoted files and denies the unused tool without calling the CRM.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { policyCommand as run } from './support/policy-command.js';
-import { waitFor } from './support/wait-for.js';
+import { type StagingWorld, startStagingWorld } from '../scripts/staging-world.js';
 import { withAuditStore } from '../src/cli/audit-store.js';
 import { observeCalls } from '../src/least-privilege/observed.js';
-import { startStagingWorld, type StagingWorld } from '../scripts/staging-world.js';
+import { policyCommand as run } from './support/policy-command.js';
+import { waitFor } from './support/wait-for.js';
 
 const POLICY_TIME = '2026-11-24T10:00:00.000Z'; // Tuesday 11:00 in Berlin
 
-const snapshot = (dir: string): string => readdirSync(dir).sort().map((f) => `${f}\n${readFileSync(join(dir, f), 'utf8')}`).join('\n');
+const snapshot = (dir: string): string =>
+  readdirSync(dir)
+    .sort()
+    .map((f) => `${f}\n${readFileSync(join(dir, f), 'utf8')}`)
+    .join('\n');
 
 describe('toolgate policy shadow and promote', () => {
   let world: StagingWorld;
@@ -58,10 +63,17 @@ describe('toolgate policy shadow and promote', () => {
     assert.notEqual(company.isError, true, 'the enforced set still decides: allowed');
     const r = await run('shadow', '--config', world.configFile, '--json');
     assert.equal(r.code, 0, r.err);
-    const report = JSON.parse(r.out) as { evaluated: number; agreed: number; groups: Array<{ direction: string; agent: string; tool: string; count: number; shadowPolicySetHash: string }> };
+    const report = JSON.parse(r.out) as {
+      evaluated: number;
+      agreed: number;
+      groups: Array<{ direction: string; agent: string; tool: string; count: number; shadowPolicySetHash: string }>;
+    };
     assert.equal(report.evaluated, 2);
     assert.equal(report.agreed, 1);
-    assert.deepEqual(report.groups.map((g) => [g.direction, g.agent, g.tool, g.count]), [['would-break', 'sales-bot', 'crm__get_company', 1]]);
+    assert.deepEqual(
+      report.groups.map((g) => [g.direction, g.agent, g.tool, g.count]),
+      [['would-break', 'sales-bot', 'crm__get_company', 1]],
+    );
     assert.equal(report.groups[0]!.shadowPolicySetHash, world.gateway.policy!.status().shadowPolicySetHash);
     const text = await run('shadow', '--config', world.configFile);
     assert.match(text.out, /enforced allowed, shadow would deny \(would break\): 1 calls\n.*\n {2}sales-bot +crm__get_company +1 /);
@@ -73,7 +85,10 @@ describe('toolgate policy shadow and promote', () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /the shadow set would have denied 1 calls the enforced set allowed:\n {2}sales-bot → crm__get_company: 1 call/);
     assert.equal(snapshot(world.policyDir), before);
-    assert.deepEqual(readdirSync(home).filter((f) => f.includes('.backup-')), []);
+    assert.deepEqual(
+      readdirSync(home).filter((f) => f.includes('.backup-')),
+      [],
+    );
   });
 
   test('bad input: promote over a range with no shadow decisions (--since tomorrow) exits 1', async () => {
@@ -92,7 +107,12 @@ describe('toolgate policy shadow and promote', () => {
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /promoted: .*policies now holds the shadow set/);
     assert.match(r.out, /roll back: rm .*policies\/\*\.cedar && cp .*policies\.backup-\d{8}T\d{6}Z\/\*\.cedar/);
-    assert.deepEqual(readdirSync(world.policyDir).sort(), readdirSync(join(home, 'suggested')).filter((f) => f.endsWith('.cedar')).sort());
+    assert.deepEqual(
+      readdirSync(world.policyDir).sort(),
+      readdirSync(join(home, 'suggested'))
+        .filter((f) => f.endsWith('.cedar'))
+        .sort(),
+    );
     const backups = readdirSync(home).filter((f) => /^policies\.backup-\d{8}T\d{6}Z$/.test(f));
     assert.equal(backups.length, 1);
     assert.equal(readFileSync(join(home, backups[0]!, 'crm.cedar'), 'utf8'), oldCrm);
@@ -114,7 +134,7 @@ describe('toolgate policy shadow and promote', () => {
     assert.ok(existsSync(join(home, 'suggested', 'tests.yaml')));
   });
 
-  test('--force promotes despite a break: a candidate without sales-bot\'s search_contacts permit, then search_contacts is denied', async () => {
+  test("--force promotes despite a break: a candidate without sales-bot's search_contacts permit, then search_contacts is denied", async () => {
     const narrower = join(home, 'narrower');
     cpSync(world.policyDir, narrower, { recursive: true });
     const file = join(narrower, 'agent-sales-bot.cedar');

@@ -3,13 +3,14 @@
  * stdio, the demo's config and policies, SQLite audit, dev-issuer tokens) driven by official MCP
  * SDK clients; then suggest, validate and test through the CLI entry point (runPolicy).
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type StagingWorld, startStagingWorld } from '../scripts/staging-world.js';
 import { policyCommand as run } from './support/policy-command.js';
-import { startStagingWorld, type StagingWorld } from '../scripts/staging-world.js';
 
 const POLICY_TIME = '2026-11-24T10:00:00.000Z'; // Tuesday 11:00 in Berlin
 
@@ -27,7 +28,8 @@ describe('toolgate policy suggest', () => {
     const carol = await world.connect('sales-bot', { user: 'carol', scopes: 'crm.read crm.write' });
     for (const q of ['dana', 'marcus', 'priya', 'lena']) await alice.callTool({ name: 'crm__search_contacts', arguments: { tenant: 'acme', query: q } });
     await carol.callTool({ name: 'crm__search_contacts', arguments: { tenant: 'globex', query: 'samir' } });
-    for (const stage of ['proposal', 'negotiation', 'proposal', 'proposal', 'negotiation']) await alice.callTool({ name: 'crm__update_deal_stage', arguments: { tenant: 'acme', deal_id: 'dl_1002', stage } });
+    for (const stage of ['proposal', 'negotiation', 'proposal', 'proposal', 'negotiation'])
+      await alice.callTool({ name: 'crm__update_deal_stage', arguments: { tenant: 'acme', deal_id: 'dl_1002', stage } });
     // Denied by the enforced set (another tenant's record): not in the suggestion.
     await assert.rejects(alice.callTool({ name: 'crm__write_contact', arguments: { tenant: 'globex', first_name: 'E', last_name: 'V', email: 'e@v.example' } }));
     const bob = await world.connect('hr-assistant', { user: 'bob', scopes: 'hr.employee.read' });
@@ -46,7 +48,8 @@ describe('toolgate policy suggest', () => {
     assert.match(r.out, /sales-bot\s+\d+\s+2\s+\d+%/);
     assert.match(r.out, /sales-bot: write\/delete tools removed: .*crm__write_contact/);
     const carried = readFileSync(join(out, 'carried-over.cedar'), 'utf8');
-    for (const id of ['crm-writes-business-hours', 'crm-writes-own-tenant', 'deletes-only-cleanup-bot', 'hr-read-needs-scope', 'prompts-and-resources']) assert.match(carried, new RegExp(`@id\\("${id}"\\)`));
+    for (const id of ['crm-writes-business-hours', 'crm-writes-own-tenant', 'deletes-only-cleanup-bot', 'hr-read-needs-scope', 'prompts-and-resources'])
+      assert.match(carried, new RegExp(`@id\\("${id}"\\)`));
     assert.doesNotMatch(carried, /@id\("sales-bot-crm"\)/, 'the broad tool permit is not carried over');
   });
 
@@ -56,7 +59,7 @@ describe('toolgate policy suggest', () => {
     assert.match(r.out, /^ok: \d+ policies valid/);
   });
 
-  test('an observed constant tenant (always the caller\'s) becomes a constraint; a 2-of-6 enum becomes a contains list', () => {
+  test("an observed constant tenant (always the caller's) becomes a constraint; a 2-of-6 enum becomes a contains list", () => {
     const text = readFileSync(join(out, 'agent-sales-bot.cedar'), 'utf8');
     const search = text.slice(text.indexOf('@id("suggest:sales-bot:crm/search_contacts")'));
     assert.match(search.slice(0, 400), /context\.arguments has tenant && context\.arguments\.tenant == context\.tenant/);
@@ -69,7 +72,22 @@ describe('toolgate policy suggest', () => {
 
   test('a tool not called is not permitted: sales-bot crm__get_company allowed by the enforced set, denied by the suggestion', async () => {
     assert.doesNotMatch(readFileSync(join(out, 'agent-sales-bot.cedar'), 'utf8'), /Action::"crm\/get_company"/);
-    const q = ['--config', world.configFile, '--agent', 'sales-bot', '--user', 'alice', '--tenant', 'acme', '--tool', 'crm__get_company', '--time', POLICY_TIME, '--arguments', '{"tenant":"acme","company_id":"co_1001"}'];
+    const q = [
+      '--config',
+      world.configFile,
+      '--agent',
+      'sales-bot',
+      '--user',
+      'alice',
+      '--tenant',
+      'acme',
+      '--tool',
+      'crm__get_company',
+      '--time',
+      POLICY_TIME,
+      '--arguments',
+      '{"tenant":"acme","company_id":"co_1001"}',
+    ];
     assert.match((await run('explain', ...q)).out, /: ALLOW/);
     const suggested = await run('explain', ...q, '--policies', out);
     assert.match(suggested.out, /: DENY/);

@@ -2,12 +2,13 @@
  * Each protection of the endpoint, tried with its bad input, asserting what the client got.
  * The upstream is a real probe server; "not forwarded" is checked against what it received.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
 import type { RunningGateway } from '../src/gateway.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith, MCP_HEADERS, openSession } from './support/gateway.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 
 let gateway: RunningGateway;
 let probe: ProbeServer;
@@ -79,7 +80,13 @@ describe('message shape', () => {
 
   test('a JSON-RPC batch → 400 with -32600 naming batches', async () => {
     const sid = await openSession(gateway.url);
-    const r = await post(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'ping' }, { jsonrpc: '2.0', id: 2, method: 'ping' }]), { 'mcp-session-id': sid });
+    const r = await post(
+      JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'ping' },
+        { jsonrpc: '2.0', id: 2, method: 'ping' },
+      ]),
+      { 'mcp-session-id': sid },
+    );
     assert.equal(r.status, 400);
     assert.equal(r.json.error.code, -32600);
     assert.match(r.json.error.message, /batch/);
@@ -148,7 +155,9 @@ describe('sessions', () => {
   });
 
   test('initialize offering an unknown version is answered with our latest', async () => {
-    const r = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2099-01-01', capabilities: {}, clientInfo: { name: 't', version: '1' } } }));
+    const r = await post(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2099-01-01', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    );
     assert.equal(r.status, 200);
     assert.equal(r.json.result.protocolVersion, '2025-11-25');
   });

@@ -3,15 +3,16 @@
  * server-everything over Streamable HTTP and over stdio, server-memory over stdio, and a probe
  * server that reports what reached it (cancellations, progress tokens).
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { RunningGateway } from '../src/gateway.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith } from './support/gateway.js';
 import { everythingEntry, memoryEntry, startEverythingHttp } from './support/servers.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 import { standaloneStreamOpen } from './support/standalone-stream.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -76,7 +77,10 @@ describe('aggregation', () => {
   test('prompts and resources from upstreams are listed and readable', async () => {
     const client = await connect();
     const { prompts } = await client.listPrompts();
-    assert.ok(prompts.some((p) => p.name.startsWith('web__')), 'web prompts are listed with the prefix');
+    assert.ok(
+      prompts.some((p) => p.name.startsWith('web__')),
+      'web prompts are listed with the prefix',
+    );
     const { resources } = await client.listResources();
     assert.ok(resources.length > 0, 'resources are listed');
     const first = resources[0]!;

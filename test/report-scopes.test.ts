@@ -5,13 +5,14 @@
  * hr.employee.write), a real gateway and SQLite audit log. Expected counts are derived from the
  * STAGING table, not from the code under test.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { runReport } from '../src/cli/report.js';
 import type { ScopeReport } from '../src/least-privilege/scope-report.js';
-import { driveStaging, PRINCIPALS, STAGING, startStagingWorld, type StagingWorld } from './support/staging-world.js';
+import { driveStaging, PRINCIPALS, STAGING, type StagingWorld, startStagingWorld } from './support/staging-world.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const WRITE = /^crm__(create|update|write|merge|add|complete|bulk)_/;
@@ -23,7 +24,11 @@ let report: ScopeReport;
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runReport(args, (s) => (out += s), (s) => (err += s));
+  const code = await runReport(
+    args,
+    (s) => (out += s),
+    (s) => (err += s),
+  );
   return { code, out, err };
 }
 
@@ -83,11 +88,14 @@ describe('report scopes: the caller side', () => {
 
   test('hr-assistant needed hr.employee.read both as hr baseline and as the @scope of the deciding permit hr-read-with-scope', () => {
     const a = report.agents.find((x) => x.agent === 'hr-assistant')!;
-    assert.deepEqual(a.needed.map((n) => [n.scope, n.calls, n.because]), [['hr.employee.read', 3, ['@scope of hr-read-with-scope', 'baseline of hr']]]);
+    assert.deepEqual(
+      a.needed.map((n) => [n.scope, n.calls, n.because]),
+      [['hr.employee.read', 3, ['@scope of hr-read-with-scope', 'baseline of hr']]],
+    );
     assert.deepEqual(a.unneeded, []);
   });
 
-  test('the spawned CLI prints the drop advice for crm.admin and hr.employee.write and sales-bot\'s unneeded crm.write', async () => {
+  test("the spawned CLI prints the drop advice for crm.admin and hr.employee.write and sales-bot's unneeded crm.write", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', 'scopes', '--config', world.configFile], { cwd: ROOT });
     assert.match(stdout, /the service account behind crm can drop crm\.admin: no allowed call needed it/);
     assert.match(stdout, /the service account behind hr can drop hr\.employee\.write: no allowed call needed it/);

@@ -5,19 +5,20 @@
  * gateway's own tools/list for the same principals at 11:00 Berlin — and "used" against the
  * calls made. The HTML page is rendered in Chromium.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { runReport } from '../src/cli/report.js';
 import type { UsageGroup, UsageReport } from '../src/least-privilege/usage-report.js';
 import { Session } from './support/policy-world.js';
-import { driveStaging, PRINCIPALS, startStagingWorld, type StagingWorld } from './support/staging-world.js';
+import { driveStaging, PRINCIPALS, type StagingWorld, startStagingWorld } from './support/staging-world.js';
 import { as } from './support/test-identity.js';
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
@@ -35,7 +36,11 @@ const listed: Record<string, string[]> = {};
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runReport(args, (s) => (out += s), (s) => (err += s));
+  const code = await runReport(
+    args,
+    (s) => (out += s),
+    (s) => (err += s),
+  );
   return { code, out, err };
 }
 
@@ -50,7 +55,11 @@ const group = (r: UsageReport, key: string): UsageGroup => {
   assert.ok(g, `a group ${key} in ${r.groups.map((x) => x.key).join(', ')}`);
   return g;
 };
-const granted = (g: UsageGroup) => g.tools.filter((t) => t.granted).map((t) => t.tool).sort();
+const granted = (g: UsageGroup) =>
+  g.tools
+    .filter((t) => t.granted)
+    .map((t) => t.tool)
+    .sort();
 const union = (...lists: string[][]) => [...new Set(lists.flat())].sort();
 
 before(async () => {
@@ -89,11 +98,23 @@ describe('report usage: granted vs used per agent', () => {
 
   test('the argument constraint and the time window of a granted write are named (crm-writes-own-tenant per tenant, crm-writes-business-hours)', () => {
     const write = group(report, 'sales-bot').tools.find((t) => t.tool === 'crm__write_contact')!;
-    assert.deepEqual(write.constraints.arguments.map((c) => c.policy), ['crm-writes-own-tenant', 'crm-writes-own-tenant']);
-    assert.ok(write.constraints.arguments.some((c) => c.requires.includes('arguments.tenant == "acme"')), JSON.stringify(write.constraints));
-    assert.ok(write.constraints.arguments.some((c) => c.requires.includes('arguments.tenant == "globex"')), JSON.stringify(write.constraints));
+    assert.deepEqual(
+      write.constraints.arguments.map((c) => c.policy),
+      ['crm-writes-own-tenant', 'crm-writes-own-tenant'],
+    );
+    assert.ok(
+      write.constraints.arguments.some((c) => c.requires.includes('arguments.tenant == "acme"')),
+      JSON.stringify(write.constraints),
+    );
+    assert.ok(
+      write.constraints.arguments.some((c) => c.requires.includes('arguments.tenant == "globex"')),
+      JSON.stringify(write.constraints),
+    );
     // Present only because the time of day was left unknown: at any fixed hour this residual would have been decided.
-    assert.deepEqual(write.constraints.time.map((c) => c.policy), ['crm-writes-business-hours']);
+    assert.deepEqual(
+      write.constraints.time.map((c) => c.policy),
+      ['crm-writes-business-hours'],
+    );
     const read = group(report, 'sales-bot').tools.find((t) => t.tool === 'crm__search_contacts')!;
     assert.deepEqual(read.constraints, { arguments: [], time: [], session: [] });
   });
@@ -113,7 +134,10 @@ describe('report usage: granted vs used per agent', () => {
     const hr = group(report, 'hr-assistant');
     assert.deepEqual(granted(hr), listed.bob);
     assert.deepEqual(hr.all, { granted: listed.bob!.length, used: 2, share: 2 / listed.bob!.length });
-    assert.deepEqual(hr.tools.find((t) => t.tool === 'hr__update_salary'), { ...hr.tools.find((t) => t.tool === 'hr__update_salary'), granted: false, allowed: 0, denied: 1 });
+    assert.deepEqual(
+      hr.tools.find((t) => t.tool === 'hr__update_salary'),
+      { ...hr.tools.find((t) => t.tool === 'hr__update_salary'), granted: false, allowed: 0, denied: 1 },
+    );
     const rb = group(report, 'report-bot');
     assert.deepEqual(granted(rb), listed.reportBot);
     assert.equal(rb.all.used, 3);
@@ -125,7 +149,9 @@ describe('report usage: granted vs used per agent', () => {
     const g = group(report, 'cleanup-bot');
     assert.equal(g.idle, true);
     const scopes = 'crm.admin crm.read crm.write hr.employee.read hr.employee.write';
-    const lists = await Promise.all([as('cleanup-bot', { tenant: 'acme', scopes }), as('cleanup-bot', { tenant: 'acme', user: '(any user)', scopes })].map((h) => new Session(world.gateway.url, h).toolNames()));
+    const lists = await Promise.all(
+      [as('cleanup-bot', { tenant: 'acme', scopes }), as('cleanup-bot', { tenant: 'acme', user: '(any user)', scopes })].map((h) => new Session(world.gateway.url, h).toolNames()),
+    );
     const expected = union(...lists);
     assert.deepEqual(granted(g), expected);
     const deletes = expected.filter((t) => DELETE.test(t)).length;
@@ -134,7 +160,10 @@ describe('report usage: granted vs used per agent', () => {
   });
 
   test('total sums the groups: (agent, tool) pairs granted and used', () => {
-    assert.equal(report.total.all.granted, report.groups.reduce((n, g) => n + g.all.granted, 0));
+    assert.equal(
+      report.total.all.granted,
+      report.groups.reduce((n, g) => n + g.all.granted, 0),
+    );
     assert.equal(report.total.all.used, 4 + 2 + 3);
   });
 });
@@ -156,7 +185,10 @@ describe('report usage: ranges and groupings', () => {
 
   test('--by user: alice used 3 (search_contacts, get_contact, write_contact) of what she is listed; calls without a user under (none)', async () => {
     const r = await usage('--by', 'user');
-    assert.deepEqual(r.groups.map((g) => g.key), ['(none)', 'alice', 'bob', 'carol']);
+    assert.deepEqual(
+      r.groups.map((g) => g.key),
+      ['(none)', 'alice', 'bob', 'carol'],
+    );
     const alice = group(r, 'alice');
     assert.deepEqual(granted(alice), listed.alice);
     assert.equal(alice.all.used, 3);
@@ -165,17 +197,28 @@ describe('report usage: ranges and groupings', () => {
 
   test('--by upstream: crm granted = union of every crm tool listed to anyone seen; hr likewise', async () => {
     const r = await usage('--by', 'upstream');
-    assert.deepEqual(r.groups.map((g) => g.key), ['crm', 'hr']);
+    assert.deepEqual(
+      r.groups.map((g) => g.key),
+      ['crm', 'hr'],
+    );
     const all = union(listed.alice!, listed.carol!, listed.bob!, listed.reportBot!);
-    assert.deepEqual(granted(group(r, 'crm')), all.filter((t) => t.startsWith('crm__')));
-    assert.deepEqual(granted(group(r, 'hr')), all.filter((t) => t.startsWith('hr__')));
+    assert.deepEqual(
+      granted(group(r, 'crm')),
+      all.filter((t) => t.startsWith('crm__')),
+    );
+    assert.deepEqual(
+      granted(group(r, 'hr')),
+      all.filter((t) => t.startsWith('hr__')),
+    );
     assert.equal(group(r, 'crm').all.used, 6, 'search_contacts, get_contact, write_contact, search_deals, get_pipeline_summary, search_companies');
   });
 });
 
 describe('report usage: the CLI', () => {
   test('toolgate report usage --config (spawned): the aligned table shows sales-bot 2 contexts, granted, used 4, share, write used 1/N', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, 'report', 'usage', '--config', world.configFile], { cwd: new URL('..', import.meta.url).pathname });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', MAIN, 'report', 'usage', '--config', world.configFile], {
+      cwd: new URL('..', import.meta.url).pathname,
+    });
     const g = group(report, 'sales-bot');
     const row = new RegExp(`^sales-bot\\s+2\\s+${g.all.granted}\\s+4\\s+${Math.round((4 / g.all.granted) * 100)}%\\s+1/${g.write.granted} \\d+%\\s+0/0 -$`, 'm');
     assert.match(stdout, row);
@@ -184,10 +227,22 @@ describe('report usage: the CLI', () => {
   });
 
   const errors: Array<{ title: string; args: () => string[]; message: RegExp }> = [
-    { title: 'unknown --by value "team"', args: () => ['usage', '--config', world.configFile, '--by', 'team'], message: /--by expects one of agent, user, tenant, upstream, got "team"/ },
+    {
+      title: 'unknown --by value "team"',
+      args: () => ['usage', '--config', world.configFile, '--by', 'team'],
+      message: /--by expects one of agent, user, tenant, upstream, got "team"/,
+    },
     { title: 'bad --since "yesterday"', args: () => ['usage', '--config', world.configFile, '--since', 'yesterday'], message: /--since expects a time like 2026-11-24/ },
-    { title: '--since after --until', args: () => ['usage', '--config', world.configFile, '--since', '2026-11-25', '--until', '2026-11-24'], message: /--since must be before --until/ },
-    { title: 'no audit database at --db', args: () => ['usage', '--config', world.configFile, '--db', join(world.dir, 'nothing-here.db')], message: /no audit database at .*nothing-here\.db/ },
+    {
+      title: '--since after --until',
+      args: () => ['usage', '--config', world.configFile, '--since', '2026-11-25', '--until', '2026-11-24'],
+      message: /--since must be before --until/,
+    },
+    {
+      title: 'no audit database at --db',
+      args: () => ['usage', '--config', world.configFile, '--db', join(world.dir, 'nothing-here.db')],
+      message: /no audit database at .*nothing-here\.db/,
+    },
     { title: 'no --config', args: () => ['usage', '--db', join(world.dir, 'audit.db')], message: /needs --config FILE/ },
     { title: 'unknown report "cost"', args: () => ['cost', '--config', world.configFile], message: /unknown report "cost"/ },
   ];
@@ -228,12 +283,24 @@ describe('report usage --html: one self-contained page, rendered in Chromium', (
       page.on('request', (req) => requests.push(req.url()));
       await page.goto(pathToFileURL(file).href);
       const bars = await page.$$eval('svg rect.bar-granted, svg rect.bar-used', (rects) =>
-        rects.map((r) => ({ cls: r.getAttribute('class'), group: r.getAttribute('data-group'), kind: r.getAttribute('data-kind'), count: Number(r.getAttribute('data-count')), width: (r as SVGRectElement).getBBox().width })),
+        rects.map((r) => ({
+          cls: r.getAttribute('class'),
+          group: r.getAttribute('data-group'),
+          kind: r.getAttribute('data-kind'),
+          count: Number(r.getAttribute('data-count')),
+          width: (r as SVGRectElement).getBBox().width,
+        })),
       );
       assert.equal(bars.length, report.groups.length * 3 * 2, 'granted and used bar for all, write, delete of every agent');
       const sales = group(report, 'sales-bot');
       const salesAll = bars.filter((b) => b.group === 'sales-bot' && b.kind === 'all');
-      assert.deepEqual(salesAll.map((b) => [b.cls, b.count]), [['bar-granted', sales.all.granted], ['bar-used', 4]]);
+      assert.deepEqual(
+        salesAll.map((b) => [b.cls, b.count]),
+        [
+          ['bar-granted', sales.all.granted],
+          ['bar-used', 4],
+        ],
+      );
       assert.ok(salesAll[0]!.width > salesAll[1]!.width && salesAll[1]!.width > 0, 'the used bar is drawn shorter than the granted one');
       const text = await page.innerText('body');
       assert.match(text, /sales-bot/);

@@ -2,22 +2,23 @@
  * Upstreams that are down, slow, broken or crash: the client always gets a JSON-RPC error naming
  * the upstream within its timeout, never a hang; the gateway keeps serving the others.
  */
-import { after, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { StartupError } from '../src/gateway.js';
+import { startProbeServer } from './fixtures/probe-server.js';
+import { fixtureCommand } from './support/fixture-command.js';
 import { gatewayWith } from './support/gateway.js';
 import { freePort } from './support/servers.js';
-import { fixtureCommand } from './support/fixture-command.js';
-import { startProbeServer } from './fixtures/probe-server.js';
 import { standaloneStreamOpen } from './support/standalone-stream.js';
 import { waitFor } from './support/wait-for.js';
-import { StartupError } from '../src/gateway.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -133,7 +134,9 @@ describe('upstream faults', () => {
     assert.ok(err instanceof Error);
     assert.match(err.message, /upstream crashy/);
     // Back within the first backoff step.
-    const again = (await waitFor(() => c.callTool({ name: 'crashy__alive', arguments: {} }), { what: 'the restarted upstream to answer', timeoutMs: 15_000, intervalMs: 100 })) as { content: Array<{ text: string }> };
+    const again = (await waitFor(() => c.callTool({ name: 'crashy__alive', arguments: {} }), { what: 'the restarted upstream to answer', timeoutMs: 15_000, intervalMs: 100 })) as {
+      content: Array<{ text: string }>;
+    };
     assert.ok(again, 'the upstream answers again after its restart');
     assert.notEqual(again.content[0]!.text, firstPid.content[0]!.text, 'a new process');
     assert.equal(readFileSync(startsFile, 'utf8').trim().split('\n').length, 2);
@@ -146,7 +149,10 @@ describe('catalog', () => {
   test('two upstreams offering the same tool name with no prefix → start-up error naming both', async () => {
     const a = await startProbeServer();
     const b = await startProbeServer();
-    cleanups.push(() => a.close(), () => b.close());
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const err = await gatewayWith(`upstreams:
   - id: first
     url: ${a.url}
@@ -163,7 +169,10 @@ describe('catalog', () => {
   test('the same collision resolved by a prefix starts fine', async () => {
     const a = await startProbeServer();
     const b = await startProbeServer();
-    cleanups.push(() => a.close(), () => b.close());
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const gw = await gatewayWith(`upstreams:
   - id: first
     url: ${a.url}

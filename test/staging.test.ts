@@ -4,14 +4,15 @@
  * checked by the script itself — every kind of call day 1 made agreed, exactly the tools unused on
  * day 1 would break, nothing would widen. Also its refusal of a --home that is not its own.
  */
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { runStaging } from '../scripts/staging.js';
 
-test('staging at scale 0.3: suggestion allows day 1\'s calls, denies the unused tools, prints the figures; exit 0', async () => {
+test("staging at scale 0.3: suggestion allows day 1's calls, denies the unused tools, prints the figures; exit 0", async () => {
   const home = mkdtempSync(join(tmpdir(), 'toolgate-staging-'));
   let out = '';
   try {

@@ -2,11 +2,12 @@
  * SSE streams in the 2025 eras: a dropped connection is not a cancellation, and the client
  * resumes the stream with Last-Event-ID without missing the result.
  */
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
 import type { RunningGateway } from '../src/gateway.js';
+import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith, MCP_HEADERS, openSession } from './support/gateway.js';
-import { startProbeServer, type ProbeServer } from './fixtures/probe-server.js';
 
 let gateway: RunningGateway;
 let probe: ProbeServer;
@@ -57,7 +58,12 @@ test('a 2025-11-25 client that drops a call stream resumes it with Last-Event-ID
   const res = await fetch(gateway.url, {
     method: 'POST',
     headers: { ...MCP_HEADERS, 'mcp-session-id': sid },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 77, method: 'tools/call', params: { name: 'probe__count', arguments: { tag: 'resume', steps: 6, delay_ms: 80 }, _meta: { progressToken: 'p-77' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 77,
+      method: 'tools/call',
+      params: { name: 'probe__count', arguments: { tag: 'resume', steps: 6, delay_ms: 80 }, _meta: { progressToken: 'p-77' } },
+    }),
     signal: abort.signal,
   });
   assert.equal(res.headers.get('content-type'), 'text/event-stream');

@@ -3,16 +3,16 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { request } from 'undici';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { request } from 'undici';
 import { z } from 'zod';
 import type { JsonRpcId, JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import { HttpUpstreamTransport } from '../src/upstream/transport/http.js';
-import { SseParser, type SseEvent } from '../src/upstream/transport/sse.js';
+import { type SseEvent, SseParser } from '../src/upstream/transport/sse.js';
 import { StdioUpstreamTransport } from '../src/upstream/transport/stdio.js';
-import { UpstreamTransportError, type UpstreamTransport } from '../src/upstream/transport/transport.js';
-import { everythingEntry, freePort, startEverythingHttp, type EverythingHttp } from './support/servers.js';
+import { type UpstreamTransport, UpstreamTransportError } from '../src/upstream/transport/transport.js';
+import { type EverythingHttp, everythingEntry, freePort, startEverythingHttp } from './support/servers.js';
 import { Inbox, type Received } from './support/transport-inbox.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -99,7 +99,11 @@ describe('SseParser', () => {
 
     test('data of exactly the limit passes; one byte more is emitted as oversized, with its id, and the next event is intact', () => {
       const stream = `data: ${'a'.repeat(10)}\n\nid: 7\ndata: ${'b'.repeat(11)}\n\ndata: next\n\n`;
-      const expected = [{ id: undefined, event: 'message', data: 'a'.repeat(10), retry: undefined }, oversized('7'), { id: undefined, event: 'message', data: 'next', retry: undefined }];
+      const expected = [
+        { id: undefined, event: 'message', data: 'a'.repeat(10), retry: undefined },
+        oversized('7'),
+        { id: undefined, event: 'message', data: 'next', retry: undefined },
+      ];
       assert.deepEqual(parseLimited([stream], 10), expected);
       // The same at every split point: lines held across chunks are counted too.
       for (let cut = 1; cut < stream.length; cut++) assert.deepEqual(parseLimited([stream.slice(0, cut), stream.slice(cut)], 10), expected, `split at ${cut}`);
@@ -108,9 +112,15 @@ describe('SseParser', () => {
 
     test('bytes are UTF-8 bytes, not characters; several data lines count with their joining newlines', () => {
       // 'é' is 2 bytes: 5 of them (10 bytes) fit in 10, 6 (12 bytes, 6 characters) do not.
-      assert.deepEqual(parseLimited(['data: ééééé\n\ndata: éééééé\n\n'], 10).map((e) => e.oversized ?? e.data), ['ééééé', true]);
+      assert.deepEqual(
+        parseLimited(['data: ééééé\n\ndata: éééééé\n\n'], 10).map((e) => e.oversized ?? e.data),
+        ['ééééé', true],
+      );
       // 'abcd' + '\n' + 'efghi' = 10 bytes fit; one more byte on the second line does not.
-      assert.deepEqual(parseLimited(['data: abcd\ndata: efghi\n\ndata: abcd\ndata: efghij\n\n'], 10).map((e) => e.oversized ?? e.data), ['abcd\nefghi', true]);
+      assert.deepEqual(
+        parseLimited(['data: abcd\ndata: efghi\n\ndata: abcd\ndata: efghij\n\n'], 10).map((e) => e.oversized ?? e.data),
+        ['abcd\nefghi', true],
+      );
     });
 
     test('a line far over the limit, arriving in many chunks, is not held: the parser keeps at most about the limit', () => {
@@ -118,7 +128,7 @@ describe('SseParser', () => {
       const parser = new SseParser((e) => events.push(e), { maxDataBytes: 1000 });
       parser.push('data: ');
       for (let i = 0; i < 1000; i++) parser.push('x'.repeat(1000)); // 1 MB on one line
-      assert.ok(((parser as unknown as { partial: string[] }).partial.join('').length) <= 1000, 'the line is dropped, not buffered');
+      assert.ok((parser as unknown as { partial: string[] }).partial.join('').length <= 1000, 'the line is dropped, not buffered');
       parser.push('\n\ndata: after\n\n');
       assert.deepEqual(events, [oversized(), { id: undefined, event: 'message', data: 'after', retry: undefined }]);
     });
@@ -162,7 +172,7 @@ describe('HttpUpstreamTransport against server-everything (Streamable HTTP)', ()
     }
   });
 
-  test('progress notifications arrive on the call\'s stream, related to it, before the response', async () => {
+  test("progress notifications arrive on the call's stream, related to it, before the response", async () => {
     const transport = new HttpUpstreamTransport('everything', { url: everything.url, connectTimeoutMs: 2000 });
     const inbox = new Inbox();
     inbox.attach(transport);
@@ -170,14 +180,21 @@ describe('HttpUpstreamTransport against server-everything (Streamable HTTP)', ()
       await handshake(transport, inbox);
       const firstProgress = inbox.waitFor((r) => 'method' in r.message && r.message.method === 'notifications/progress', 'first progress');
       await transport.send({
-        jsonrpc: '2.0', id: 7, method: 'tools/call',
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
         params: { name: 'trigger-long-running-operation', arguments: { duration: 0.6, steps: 3 }, _meta: { progressToken: 'tok-7' } },
       });
       await firstProgress;
       // Delivered while the stream is still open: the tool has two more steps to run.
-      assert.equal(inbox.received.some((r) => 'id' in r.message && r.message.id === 7), false);
+      assert.equal(
+        inbox.received.some((r) => 'id' in r.message && r.message.id === 7),
+        false,
+      );
       await inbox.response(7);
-      const onStream = inbox.received.filter((r) => r.relatedTo === 7).map((r) => ('method' in r.message ? `${r.message.method}:${(r.message.params as { progress: number }).progress}` : 'response'));
+      const onStream = inbox.received
+        .filter((r) => r.relatedTo === 7)
+        .map((r) => ('method' in r.message ? `${r.message.method}:${(r.message.params as { progress: number }).progress}` : 'response'));
       assert.deepEqual(onStream, ['notifications/progress:1', 'notifications/progress:2', 'notifications/progress:3', 'response']);
       for (const r of inbox.received.filter((e) => e.relatedTo === 7 && 'method' in e.message)) {
         assert.equal((r.message as unknown as { params: { progressToken: string } }).params.progressToken, 'tok-7');
@@ -198,7 +215,11 @@ describe('HttpUpstreamTransport against server-everything (Streamable HTTP)', ()
       const sampling = await inbox.waitFor((r) => 'method' in r.message && r.message.method === 'sampling/createMessage', 'sampling request');
       assert.equal(sampling.relatedTo, 11);
       assert.ok('id' in sampling.message);
-      await transport.send({ jsonrpc: '2.0', id: sampling.message.id!, result: { role: 'assistant', content: { type: 'text', text: 'sampled-42' }, model: 'test', stopReason: 'endTurn' } });
+      await transport.send({
+        jsonrpc: '2.0',
+        id: sampling.message.id!,
+        result: { role: 'assistant', content: { type: 'text', text: 'sampled-42' }, model: 'test', stopReason: 'endTurn' },
+      });
       const call = await inbox.response(11);
       assert.equal(call.relatedTo, 11);
       assert.match(JSON.stringify(call.message), /sampled-42/);
@@ -274,15 +295,22 @@ describe('HttpUpstreamTransport against server-everything (Streamable HTTP)', ()
     try {
       await handshake(transport, inbox);
       await transport.send({
-        jsonrpc: '2.0', id: 21, method: 'tools/call',
+        jsonrpc: '2.0',
+        id: 21,
+        method: 'tools/call',
         params: { name: 'trigger-long-running-operation', arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: 'tok-21' } },
       });
       const call = await inbox.response(21);
       assert.equal(cut, 1, 'the proxy cut the stream');
       assert.match(JSON.stringify(call.message), /Long running operation completed/);
-      const progress = inbox.received.filter((r) => r.relatedTo === 21 && 'method' in r.message).map((r) => (r.message as unknown as { params: { progress: number } }).params.progress);
+      const progress = inbox.received
+        .filter((r) => r.relatedTo === 21 && 'method' in r.message)
+        .map((r) => (r.message as unknown as { params: { progress: number } }).params.progress);
       assert.deepEqual(progress, [1, 2, 3]);
-      assert.ok(inbox.errors.some((e) => /request stream dropped/.test(e.message)), inbox.errors.map((e) => e.message).join('; '));
+      assert.ok(
+        inbox.errors.some((e) => /request stream dropped/.test(e.message)),
+        inbox.errors.map((e) => e.message).join('; '),
+      );
     } finally {
       await transport.close();
       proxy.close();
@@ -332,10 +360,17 @@ describe('HttpUpstreamTransport maxMessageBytes', () => {
       await transport.send({ jsonrpc: '2.0', id: 'big', method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(4096) } } });
       const big = await inbox.response('big');
       assert.deepEqual(big, {
-        message: { jsonrpc: '2.0', id: 'big', error: { code: -32010, message: 'upstream everything sent a message larger than the limit of 2048 bytes (maxMessageBytes); it was discarded' } },
+        message: {
+          jsonrpc: '2.0',
+          id: 'big',
+          error: { code: -32010, message: 'upstream everything sent a message larger than the limit of 2048 bytes (maxMessageBytes); it was discarded' },
+        },
         relatedTo: 'big',
       });
-      assert.ok(inbox.errors.some((e) => /sent an event larger than the limit of 2048 bytes/.test(e.message)), inbox.errors.map((e) => e.message).join('; '));
+      assert.ok(
+        inbox.errors.some((e) => /sent an event larger than the limit of 2048 bytes/.test(e.message)),
+        inbox.errors.map((e) => e.message).join('; '),
+      );
       await transport.send({ jsonrpc: '2.0', id: 'small', method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(1000) } } });
       assert.match(JSON.stringify((await inbox.response('small')).message), /"Echo: x{1000}"/);
       assert.equal(inbox.received.filter((r) => r.relatedTo === 'big').length, 1, 'exactly one answer for the oversized call');
@@ -370,7 +405,11 @@ describe('HttpUpstreamTransport maxMessageBytes', () => {
       for (const id of [1, 2]) {
         await transport.send({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'x' } }, { headers: { 'x-case': String(id) } });
         const answer = await inbox.response(id);
-        assert.deepEqual(answer.message, { jsonrpc: '2.0', id, error: { code: -32010, message: 'upstream crm sent a message larger than the limit of 32768 bytes (maxMessageBytes); it was discarded' } });
+        assert.deepEqual(answer.message, {
+          jsonrpc: '2.0',
+          id,
+          error: { code: -32010, message: 'upstream crm sent a message larger than the limit of 32768 bytes (maxMessageBytes); it was discarded' },
+        });
       }
       assert.equal(inbox.errors.filter((e) => /sent a JSON body larger than the limit of 32768 bytes/.test(e.message)).length, 2);
       await waitFor(() => bodyClosedEarly >= 1, { what: 'the client to abandon the chunked body' });
@@ -407,7 +446,11 @@ describe('StdioUpstreamTransport maxMessageBytes', () => {
       await transport.send({ jsonrpc: '2.0', id: 'small', method: 'tools/call', params: { name: 'echo', arguments: { message: 'x'.repeat(1000) } } });
       const small = await inbox.response('small');
       assert.match(JSON.stringify(small.message), /"Echo: x{1000}"/);
-      assert.equal(inbox.received.some((r) => 'id' in r.message && r.message.id === 'big'), false, 'the oversized answer was not delivered');
+      assert.equal(
+        inbox.received.some((r) => 'id' in r.message && r.message.id === 'big'),
+        false,
+        'the oversized answer was not delivered',
+      );
       assert.equal(inbox.errors.length, 1, inbox.errors.map((e) => e.message).join('; '));
       const error = inbox.errors[0]!;
       assert.ok(error instanceof UpstreamTransportError);
@@ -432,11 +475,17 @@ describe('StdioUpstreamTransport maxMessageBytes', () => {
     const transport = new StdioUpstreamTransport('chatty', { command: process.execPath, args: ['-e', script], maxMessageBytes: 1024 });
     const inbox = new Inbox();
     inbox.attach(transport);
-    const notification = (n: number) => (r: Received): boolean => 'method' in r.message && (r.message.params as { n?: number } | undefined)?.n === n;
+    const notification =
+      (n: number) =>
+      (r: Received): boolean =>
+        'method' in r.message && (r.message.params as { n?: number } | undefined)?.n === n;
     try {
       await transport.start();
       await inbox.waitFor(notification(3), 'the message after the long line');
-      assert.deepEqual(inbox.received.map((r) => (r.message as unknown as { params: { n: number } }).params.n), [1, 3]);
+      assert.deepEqual(
+        inbox.received.map((r) => (r.message as unknown as { params: { n: number } }).params.n),
+        [1, 3],
+      );
       assert.equal(inbox.errors.length, 1, inbox.errors.map((e) => e.message).join('; '));
       assert.equal((inbox.errors[0] as UpstreamTransportError).code, 'ERR_UPSTREAM_MESSAGE_TOO_LARGE');
     } finally {
@@ -487,7 +536,9 @@ describe('HttpUpstreamTransport faults', () => {
   });
 
   test('HTTP 400 with a JSON-RPC error body: that error is delivered, re-addressed to the request', async () => {
-    const fixture = await startFixture((_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: unsupported protocol version"}}'));
+    const fixture = await startFixture((_req, res) =>
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: unsupported protocol version"}}'),
+    );
     const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
     const inbox = new Inbox();
     inbox.attach(transport);
@@ -540,14 +591,18 @@ describe('HttpUpstreamTransport faults', () => {
       await transport.send({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'x' } });
       const answer = await inbox.response(9);
       assert.deepEqual(answer.message, { jsonrpc: '2.0', id: 9, error: { code: -32010, message: 'upstream crm closed the stream before answering' } });
-      assert.deepEqual(inbox.received.map((r) => r.relatedTo), [9, 9], 'the progress came first, then the error');
+      assert.deepEqual(
+        inbox.received.map((r) => r.relatedTo),
+        [9, 9],
+        'the progress came first, then the error',
+      );
     } finally {
       await transport.close();
       await fixture.stop();
     }
   });
 
-  test('an SSE stream with event ids that ends early is resumed by GET with Last-Event-ID after the server\'s retry delay', async () => {
+  test("an SSE stream with event ids that ends early is resumed by GET with Last-Event-ID after the server's retry delay", async () => {
     const seen: Array<{ method: string; lastEventId: string | undefined; session: string | undefined }> = [];
     const fixture = await startFixture((req, res) => {
       seen.push({ method: req.method!, lastEventId: req.headers['last-event-id'] as string | undefined, session: req.headers['mcp-session-id'] as string | undefined });
@@ -584,7 +639,12 @@ describe('HttpUpstreamTransport faults', () => {
         res.writeHead(status, { 'content-type': 'application/json' }).end(body);
       }
     });
-    return { ...fixture, get requests() { return state.requests; } };
+    return {
+      ...fixture,
+      get requests() {
+        return state.requests;
+      },
+    };
   }
 
   for (const [status, body, serverMessage] of [
@@ -615,7 +675,7 @@ describe('HttpUpstreamTransport faults', () => {
         assert.equal(err.message, `upstream crm: answered HTTP ${status} to request 2 (${serverMessage}): the session is no longer valid`);
         assert.deepEqual(order, ['onerror', 'rejected']);
         assert.equal((inbox.errors[0] as UpstreamTransportError).code, 'ERR_UPSTREAM_SESSION_EXPIRED');
-        assert.equal(inbox.received.length, 1, 'only the initialize answer: the refused request is the owner\'s to retry');
+        assert.equal(inbox.received.length, 1, "only the initialize answer: the refused request is the owner's to retry");
         assert.deepEqual(inbox.closes, [], 'the transport reports; the owner decides');
         // Still open: other requests of the session get their own answers.
         await assert.rejects(transport.send({ jsonrpc: '2.0', id: 3, method: 'ping' }), { code: 'ERR_UPSTREAM_SESSION_EXPIRED' });
@@ -627,8 +687,10 @@ describe('HttpUpstreamTransport faults', () => {
     });
   }
 
-  test('HTTP 400 without a session (nothing to lose): the server\'s error is delivered as before, no session signal', async () => {
-    const fixture = await startFixture((_req, res) => res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: Server not initialized"}}'));
+  test("HTTP 400 without a session (nothing to lose): the server's error is delivered as before, no session signal", async () => {
+    const fixture = await startFixture((_req, res) =>
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: Server not initialized"}}'),
+    );
     const transport = new HttpUpstreamTransport('crm', { url: fixture.url, connectTimeoutMs: 2000 });
     const inbox = new Inbox();
     inbox.attach(transport);

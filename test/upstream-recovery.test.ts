@@ -53,11 +53,15 @@ async function startClient(id: string, url: string): Promise<{ client: UpstreamC
     unrouted: (message) => void unrouted.push('method' in message ? message.method : 'response'),
     stateChanged: (state) => states.push(state),
   };
-  const client = new UpstreamClient(configFor(id, url), () => {
-    const transport = new HttpUpstreamTransport(id, { url, connectTimeoutMs: 2000 });
-    transports.push(transport);
-    return transport;
-  }, events);
+  const client = new UpstreamClient(
+    configFor(id, url),
+    () => {
+      const transport = new HttpUpstreamTransport(id, { url, connectTimeoutMs: 2000 });
+      transports.push(transport);
+      return transport;
+    },
+    events,
+  );
   cleanups.push(() => client.close());
   await client.start();
   assert.equal(client.state, 'ready', `${id} did not start: ${client.lastError}`);
@@ -128,16 +132,21 @@ describe('UpstreamClient recovers when a real server-everything restarts (HTTP 4
     const { client } = await startClient('everything', url);
     const started = Date.now();
     const progress: string[] = [];
-    const inFlight = client.forward({
-      jsonrpc: '2.0', id: 'long', method: 'tools/call',
-      params: { name: 'trigger-long-running-operation', arguments: { duration: 4, steps: 4 }, _meta: { progressToken: 'p' } },
-    }, {
-      sink: {
-        notify: (n) => void progress.push(n.method),
-        // server-everything asks for roots 350 ms after initialize, i.e. while this call is in flight.
-        request: (r) => Promise.resolve({ jsonrpc: '2.0', id: r.id, error: { code: -32601, message: `${r.method}: this client serves no requests` } }),
+    const inFlight = client.forward(
+      {
+        jsonrpc: '2.0',
+        id: 'long',
+        method: 'tools/call',
+        params: { name: 'trigger-long-running-operation', arguments: { duration: 4, steps: 4 }, _meta: { progressToken: 'p' } },
       },
-    });
+      {
+        sink: {
+          notify: (n) => void progress.push(n.method),
+          // server-everything asks for roots 350 ms after initialize, i.e. while this call is in flight.
+          request: (r) => Promise.resolve({ jsonrpc: '2.0', id: r.id, error: { code: -32601, message: `${r.method}: this client serves no requests` } }),
+        },
+      },
+    );
     // The first progress notification proves the server is running the call (one step is 1 s).
     await waitFor(() => progress.length > 0, { what: 'the first progress of the long-running call' });
     await server.stop();
@@ -258,7 +267,9 @@ describe('a 400 that is not about the session', () => {
       if (message.method === 'initialize') {
         initializes++;
         res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': `s-${initializes}` });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: '2025-11-25', capabilities: { tools: {} }, serverInfo: { name: 'picky', version: '1' } } }));
+        res.end(
+          JSON.stringify({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: '2025-11-25', capabilities: { tools: {} }, serverInfo: { name: 'picky', version: '1' } } }),
+        );
         return;
       }
       if (message.id === undefined) return void res.writeHead(202).end();

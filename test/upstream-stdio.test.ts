@@ -6,7 +6,6 @@ import { UpstreamTransportError } from '../src/upstream/transport/transport.js';
 import { everythingEntry } from './support/servers.js';
 import { Inbox } from './support/transport-inbox.js';
 
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -30,7 +29,12 @@ describe('StdioUpstreamTransport against server-everything (stdio)', () => {
     try {
       await transport.start();
       assert.ok(transport.pid !== undefined && isAlive(transport.pid));
-      await transport.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'toolgate-test', version: '0' } } });
+      await transport.send({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'toolgate-test', version: '0' } },
+      });
       const init = await inbox.response(1);
       assert.ok('result' in init.message);
       assert.equal(init.message.result.protocolVersion, '2025-11-25');
@@ -48,7 +52,10 @@ describe('StdioUpstreamTransport against server-everything (stdio)', () => {
 
       assert.ok(inbox.received.every((r) => r.relatedTo === undefined));
       assert.deepEqual(inbox.errors, []);
-      assert.ok(transport.recentStderr().some((line) => line.includes('Starting default (STDIO) server')), transport.recentStderr().join('\n'));
+      assert.ok(
+        transport.recentStderr().some((line) => line.includes('Starting default (STDIO) server')),
+        transport.recentStderr().join('\n'),
+      );
     } finally {
       await transport.close();
     }
@@ -57,7 +64,7 @@ describe('StdioUpstreamTransport against server-everything (stdio)', () => {
     await assert.rejects(transport.send({ jsonrpc: '2.0', id: 9, method: 'ping' }), { code: 'ERR_UPSTREAM_CLOSED' });
   });
 
-  test('the process sees the configured env over a minimal inherited one, not the gateway\'s other variables', async () => {
+  test("the process sees the configured env over a minimal inherited one, not the gateway's other variables", async () => {
     process.env.TOOLGATE_TEST_SECRET = 'must-not-leak';
     const transport = new StdioUpstreamTransport('everything', {
       command: process.execPath,
@@ -141,7 +148,10 @@ describe('StdioUpstreamTransport faults', () => {
     try {
       await transport.start();
       await inbox.until(() => (inbox.received.length === 2 ? true : undefined), 'two messages');
-      assert.deepEqual(inbox.received.map((r) => (r.message as { params: { n: number } } & JsonRpcMessage).params.n), [1, 2]);
+      assert.deepEqual(
+        inbox.received.map((r) => (r.message as { params: { n: number } } & JsonRpcMessage).params.n),
+        [1, 2],
+      );
       assert.equal(inbox.errors.length, 2);
       assert.match(inbox.errors[0]!.message, /^upstream noisy: wrote a line that is not JSON: "Listening/);
       assert.match(inbox.errors[1]!.message, /not a JSON-RPC message \(not a request, notification or response\)/);
@@ -152,7 +162,11 @@ describe('StdioUpstreamTransport faults', () => {
   });
 
   test('close() escalates: stdin end, then SIGTERM, then SIGKILL for a process that ignores both', async () => {
-    const transport = inlineNode('stubborn', 'process.on("SIGTERM", () => console.error("ignoring SIGTERM")); process.stdin.on("end", () => console.error("stdin ended")); process.stdin.resume(); setInterval(() => {}, 1000); console.log(JSON.stringify({ jsonrpc: "2.0", method: "ready" }));', 100);
+    const transport = inlineNode(
+      'stubborn',
+      'process.on("SIGTERM", () => console.error("ignoring SIGTERM")); process.stdin.on("end", () => console.error("stdin ended")); process.stdin.resume(); setInterval(() => {}, 1000); console.log(JSON.stringify({ jsonrpc: "2.0", method: "ready" }));',
+      100,
+    );
     const inbox = new Inbox();
     inbox.attach(transport);
     await transport.start();

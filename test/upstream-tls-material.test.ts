@@ -3,11 +3,12 @@
  * without its key is refused with code ERR_UPSTREAM_TLS, naming the upstream and the file, and
  * nothing is read when the upstream has no tls section.
  */
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import { ToolgateError } from '../src/errors.js';
 import { readUpstreamTls, UpstreamTlsError } from '../src/upstream/transport/tls-material.js';
 

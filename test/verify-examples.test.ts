@@ -4,17 +4,18 @@
  * CRM without toolgate's token is refused before any tool runs. The same for the stdio HR
  * example, whose token travels in the request's _meta.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { startCrmServer, type CrmServerHandle } from '../examples/crm/server.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type CrmServerHandle, startCrmServer } from '../examples/crm/server.js';
 import { exampleCommand } from '../src/cli/demo.js';
 import type { RunningGateway } from '../src/gateway.js';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
-import { freePort } from './support/servers.js';
 import { gatewayWith } from './support/gateway.js';
+import { freePort } from './support/servers.js';
 
 describe('examples/crm verifying per-call tokens', () => {
   let crm: CrmServerHandle;
@@ -51,10 +52,13 @@ upstreams:
     assert.notEqual(result.isError, true);
     const chains = crm.verifiedChains();
     assert.equal(chains.length, 1);
-    assert.deepEqual([chains[0]!.user, chains[0]!.agent, chains[0]!.gateway.issuer, chains[0]!.tool, chains[0]!.scopes], ['alice', 'sales-bot', 'toolgate', 'search_contacts', ['crm.read']]);
+    assert.deepEqual(
+      [chains[0]!.user, chains[0]!.agent, chains[0]!.gateway.issuer, chains[0]!.tool, chains[0]!.scopes],
+      ['alice', 'sales-bot', 'toolgate', 'search_contacts', ['crm.read']],
+    );
   });
 
-  test('a tools/call sent straight to the CRM without toolgate\'s token → 401 ERR_TOKEN_MISSING, no tool ran', async () => {
+  test("a tools/call sent straight to the CRM without toolgate's token → 401 ERR_TOKEN_MISSING, no tool ran", async () => {
     const before = crm.receivedToolCalls().length;
     const res = await fetch(crm.url, {
       method: 'POST',
@@ -97,14 +101,21 @@ upstreams:
     await gateway?.close();
   });
 
-  test('a call through toolgate passes the HR server\'s verification', async () => {
+  test("a call through toolgate passes the HR server's verification", async () => {
     const result = await client.callTool({ name: 'hr__list_employees', arguments: { tenant: 'acme' } });
     assert.notEqual(result.isError, true, JSON.stringify(result));
   });
 
   test('the HR server run directly, with verification on, refuses a tools/call without a token (ERR_TOKEN_MISSING)', async () => {
     const direct = new Client({ name: 'hr-direct', version: '1' });
-    await direct.connect(new StdioClientTransport({ command: hr.command, args: hr.args, env: { ...(process.env as Record<string, string>), TOOLGATE_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` }, stderr: 'ignore' }));
+    await direct.connect(
+      new StdioClientTransport({
+        command: hr.command,
+        args: hr.args,
+        env: { ...(process.env as Record<string, string>), TOOLGATE_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+        stderr: 'ignore',
+      }),
+    );
     try {
       await assert.rejects(direct.callTool({ name: 'list_employees', arguments: { tenant: 'acme' } }), /ERR_TOKEN_MISSING|per-call token/);
       const { tools } = await direct.listTools();

@@ -5,12 +5,13 @@
  * real call, and refuses the same token with altered arguments. The install brings the verifier
  * and its two plain-JavaScript dependencies, nothing native and nothing of the gateway.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,12 +19,14 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { RunningGateway } from '../src/gateway.js';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
-import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';
+import { type RecordingUpstream, startRecordingUpstream } from './support/recording-upstream.js';
 
 const run = promisify(execFile);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 // From source (test/) the package is one folder up; from the build (dist/test/) two.
-const packageDir = [new URL('../packages/verify/', import.meta.url), new URL('../../packages/verify/', import.meta.url)].map((u) => fileURLToPath(u)).find((dir) => existsSync(join(dir, 'package.json')))!;
+const packageDir = [new URL('../packages/verify/', import.meta.url), new URL('../../packages/verify/', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((dir) => existsSync(join(dir, 'package.json')))!;
 const declared = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string> };
 
 /** What the installed copy is asked to do: verify the captured call, the same token with other arguments, and the captured call again. */
@@ -96,8 +99,13 @@ describe('@toolgate/verify installed from its tarball', () => {
 
   test('the tarball holds the built JavaScript, its type declarations and the README', () => {
     const files = packed.files.map((f) => f.path);
-    for (const wanted of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/verifier.js', 'dist/verifier.d.ts']) assert.ok(files.includes(wanted), `${wanted} missing from ${files.join(', ')}`);
-    assert.deepEqual(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'TypeScript sources shipped');
+    for (const wanted of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/verifier.js', 'dist/verifier.d.ts'])
+      assert.ok(files.includes(wanted), `${wanted} missing from ${files.join(', ')}`);
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      [],
+      'TypeScript sources shipped',
+    );
   });
 
   test('installing it brings the verifier, jose and canonicalize only: no native build, no gateway dependencies', () => {
@@ -105,7 +113,13 @@ describe('@toolgate/verify installed from its tarball', () => {
     assert.deepEqual(installedPackages(join(project, 'node_modules')), ['@toolgate/verify', 'canonicalize', 'jose']);
     assert.deepEqual(nativeBuildTraces(join(project, 'node_modules')), []);
     const lock = JSON.parse(readFileSync(join(project, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> };
-    assert.deepEqual(Object.entries(lock.packages).filter(([, p]) => p.hasInstallScript).map(([name]) => name), [], 'a package with an install script');
+    assert.deepEqual(
+      Object.entries(lock.packages)
+        .filter(([, p]) => p.hasInstallScript)
+        .map(([name]) => name),
+      [],
+      'a package with an install script',
+    );
   });
 
   describe('against a running gateway', () => {

@@ -3,15 +3,16 @@
  * captured at upstream A are then replayed, altered, sent to B, and presented after expiry. Each
  * is refused with its stable code, and no tool handler ran for any of them.
  */
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { RunningGateway } from '../src/gateway.js';
 import { CallVerifier } from '@toolgate/verify';
+import type { RunningGateway } from '../src/gateway.js';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
-import { startRecordingUpstream, type RecordedRequest, type RecordingUpstream } from './support/recording-upstream.js';
+import { type RecordedRequest, type RecordingUpstream, startRecordingUpstream } from './support/recording-upstream.js';
 
 interface Refused {
   status: number;
@@ -85,7 +86,10 @@ upstreams:
     );
     // The audit log's decision record for each call, named in its token: one chain, rising positions.
     const refs = a.chains.map((c) => c.audit);
-    assert.ok(refs.every((r) => r !== undefined && r.chain === refs[0]!.chain && typeof r.hash === 'string' && r.hash.length > 0), JSON.stringify(refs));
+    assert.ok(
+      refs.every((r) => r !== undefined && r.chain === refs[0]!.chain && typeof r.hash === 'string' && r.hash.length > 0),
+      JSON.stringify(refs),
+    );
     for (let i = 1; i < refs.length; i++) assert.ok(refs[i]!.pos > refs[i - 1]!.pos);
   });
 
@@ -136,7 +140,10 @@ upstreams:
   test('a call sent straight to the upstream without a token ("Bearer client-token" is not one) → 401', async () => {
     const captured = a.requests.filter(isCall)[0]!;
     const before = a.executed.length;
-    assert.deepEqual(await present(a.url, captured, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }, ''), { status: 401, code: 'ERR_TOKEN_MISSING' });
+    assert.deepEqual(await present(a.url, captured, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } }, ''), {
+      status: 401,
+      code: 'ERR_TOKEN_MISSING',
+    });
     assert.equal((await present(a.url, captured, captured.body, 'Bearer client-token')).code, 'ERR_TOKEN_INVALID');
     assert.equal(a.executed.length, before);
   });

@@ -3,25 +3,33 @@
  * code, non-call messages need no token, and the fetch-style wrapper (SDK v2 servers) and the jti
  * store behave as documented.
  */
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { type CallTokenError, CallVerifier, MemoryJtiStore, verifyFetchRequests } from '@toolgate/verify';
 import { KeyRing } from '../src/credentials/key-ring.js';
 import { CallTokenMinter } from '../src/credentials/minter.js';
 import type { Invocation, Principal, RequestContext } from '../src/pipeline/stages.js';
-import { CallVerifier, MemoryJtiStore, verifyFetchRequests, type CallTokenError } from '@toolgate/verify';
 
 const AUD = 'https://crm.internal/mcp';
 const principal: Principal = { agent: 'sales-bot', user: 'alice', scopes: ['crm.read'], bindingKey: 'x', anonymous: false };
 const ctx: RequestContext = { requestId: 'req-1', sessionId: 'sess-1', protocolVersion: '2025-11-25', receivedAt: new Date() };
-const invocation = (args: Record<string, unknown>, target = 'search_contacts'): Invocation => ({ method: 'tools/call', upstream: 'crm', target, exposedName: `crm__${target}`, arguments: args });
+const invocation = (args: Record<string, unknown>, target = 'search_contacts'): Invocation => ({
+  method: 'tools/call',
+  upstream: 'crm',
+  target,
+  exposedName: `crm__${target}`,
+  arguments: args,
+});
 const body = (args: unknown, name = 'search_contacts'): unknown => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } });
 
 function setup(algorithm: 'Ed25519' | 'ES256' = 'Ed25519', clock: () => number = Date.now) {
   const ring = KeyRing.generate(algorithm, Math.floor(clock() / 1000));
   const minter = new CallTokenMinter(() => ring, { issuer: 'toolgate', instance: 'gw', now: clock });
   const verifier = new CallVerifier({ keys: ring.jwks(Math.floor(clock() / 1000)) as never, audience: AUD, issuer: 'toolgate' });
-  const mint = (args: Record<string, unknown>, lifetimeSeconds = 30, audience = AUD) => minter.mint(principal, invocation(args), ctx, { audience, lifetimeSeconds, scopes: [] }).token;
+  const mint = (args: Record<string, unknown>, lifetimeSeconds = 30, audience = AUD) =>
+    minter.mint(principal, invocation(args), ctx, { audience, lifetimeSeconds, scopes: [] }).token;
   return { ring, minter, verifier, mint };
 }
 
@@ -118,7 +126,12 @@ describe('verifyFetchRequests (SDK v2 fetch-style handlers)', () => {
       return Response.json({ jsonrpc: '2.0', id: 1, result: {} });
     });
     const token = mint({ q: 'x' });
-    const req = () => new Request('http://127.0.0.1/mcp', { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body({ q: 'x' })) });
+    const req = () =>
+      new Request('http://127.0.0.1/mcp', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body({ q: 'x' })),
+      });
     assert.equal((await guarded(req())).status, 200);
     assert.deepEqual(seen, [body({ q: 'x' })]);
     const replay = await guarded(req());
@@ -142,7 +155,7 @@ describe('MemoryJtiStore', () => {
   });
 });
 
-describe('CallVerifier when the gateway\'s JWKS cannot be fetched', () => {
+describe("CallVerifier when the gateway's JWKS cannot be fetched", () => {
   test('JWKS URL on a closed port → ERR_JWKS_UNAVAILABLE (503), not a verdict on the token', async () => {
     const { mint } = setup();
     const verifier = new CallVerifier({ jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json', audience: AUD });

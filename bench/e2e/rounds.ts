@@ -1,8 +1,8 @@
 import type { RecordableHistogram } from 'node:perf_hooks';
-import type { BenchPlan } from '../plan.js';
-import type { QuietGate } from '../processes/foreign-load.js';
 import { measureCell } from '../load/cell.js';
 import { newLatencyHistogram } from '../load/latency.js';
+import type { BenchPlan } from '../plan.js';
+import type { QuietGate } from '../processes/foreign-load.js';
 import type { RunningScenario, Scenario } from './scenarios.js';
 
 /** Everything measured for one scenario at one concurrency, over all rounds. */
@@ -36,7 +36,17 @@ export async function runRounds(
   const cells = new Map<string, Accumulated>();
   for (const { scenario, run } of running) {
     for (const c of plan.concurrencies) {
-      cells.set(`${scenario.name}@${c}`, { scenario, measured: run.measured, concurrency: c, histogram: newLatencyHistogram(), roundRps: [], roundForeignCores: [], calls: 0, errors: 0, driverCpuMs: 0 });
+      cells.set(`${scenario.name}@${c}`, {
+        scenario,
+        measured: run.measured,
+        concurrency: c,
+        histogram: newLatencyHistogram(),
+        roundRps: [],
+        roundForeignCores: [],
+        calls: 0,
+        errors: 0,
+        driverCpuMs: 0,
+      });
     }
   }
   for (let round = 0; round < plan.rounds; round++) {
@@ -54,7 +64,9 @@ export async function runRounds(
         if (cell.peakRssMb !== undefined) acc.peakRssMb = Math.max(acc.peakRssMb ?? 0, cell.peakRssMb);
         if (cell.cpuMs !== undefined) acc.cpuMs = (acc.cpuMs ?? 0) + cell.cpuMs;
         acc.driverCpuMs += cell.driverCpuMs;
-        log(`round ${round + 1}/${plan.rounds} c=${c} ${scenario.name}: ${Math.round(cell.throughputRps)} calls/s${cell.foreignCores !== undefined && cell.foreignCores >= 0.1 ? ` (other processes: ${cell.foreignCores.toFixed(2)} cores)` : ''}${cell.errors ? `, ${cell.errors} errors (${cell.firstError})` : ''}`);
+        log(
+          `round ${round + 1}/${plan.rounds} c=${c} ${scenario.name}: ${Math.round(cell.throughputRps)} calls/s${cell.foreignCores !== undefined && cell.foreignCores >= 0.1 ? ` (other processes: ${cell.foreignCores.toFixed(2)} cores)` : ''}${cell.errors ? `, ${cell.errors} errors (${cell.firstError})` : ''}`,
+        );
       }
     }
   }

@@ -1,13 +1,13 @@
-import { gatewayYaml } from '../gateway/config-yaml.js';
-import { launchGateway, type GatewayProcess } from '../gateway/launch.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gatewayYaml } from '../gateway/config-yaml.js';
+import { type GatewayProcess, launchGateway } from '../gateway/launch.js';
 import { builtStages, clientSideFor, configSectionsFor } from '../gateway/pipeline-stages.js';
 import type { LoadTarget } from '../load/cell.js';
 import { startBarePassThrough } from '../peer/bare-launch.js';
 import { startMcpProxy } from '../peer/mcp-proxy.js';
-import { fastStdioCommand, type FastHttpFixture } from '../upstreams/fast-fixture.js';
+import { type FastHttpFixture, fastStdioCommand } from '../upstreams/fast-fixture.js';
 
 /**
  * The end-to-end scenarios: one path from the load driver to an upstream each. All run in the
@@ -76,7 +76,10 @@ function gatewayScenario(name: string, upstream: Scenario['upstream'], stages: s
       const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
       try {
         const sections = await configSectionsFor(stages, { dir });
-        const gateway = await launchGateway({ yaml: gatewayYaml([hop], sections), stages, home: dir, ...(auditInMemory ? { auditInMemory } : {}) }, gatewayScript ? { script: gatewayScript } : {});
+        const gateway = await launchGateway(
+          { yaml: gatewayYaml([hop], sections), stages, home: dir, ...(auditInMemory ? { auditInMemory } : {}) },
+          gatewayScript ? { script: gatewayScript } : {},
+        );
         const tool = `${hop.id}__${upstream === 'everything-http' ? EVERYTHING_TOOL : FAST_TOOL}`;
         const { headers, tls } = await clientSideFor(stages, { dir, url: gateway.url });
         const target = { url: gateway.url, tools: [tool], headers, ...(tls ? { tls } : {}), measuredPid: gateway.pid };
@@ -131,7 +134,16 @@ export function scenarios(withEverything: boolean): Scenario[] {
   if (full.length > 0) {
     list.push(gatewayScenario('toolgate-full-http', 'fast-http', full, `driver → toolgate (${full.join(' + ')}) → fast fixture (HTTP)`));
     list.push(gatewayScenario('toolgate-full-stdio', 'fast-stdio', full, `driver → toolgate (${full.join(' + ')}) → fast fixture (stdio)`, 'mcp-proxy-stdio'));
-    list.push(gatewayScenario(DURABLE_WAIT_DIAGNOSTIC, 'fast-http', full, `diagnostic, not a toolgate mode: toolgate-full-http with the audit log in memory (no durable wait before forwarding) → fast fixture (HTTP)`, undefined, true));
+    list.push(
+      gatewayScenario(
+        DURABLE_WAIT_DIAGNOSTIC,
+        'fast-http',
+        full,
+        `diagnostic, not a toolgate mode: toolgate-full-http with the audit log in memory (no durable wait before forwarding) → fast fixture (HTTP)`,
+        undefined,
+        true,
+      ),
+    );
   }
   if (withEverything) {
     list.push({

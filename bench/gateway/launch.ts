@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchModule } from '../processes/bench-module.js';
-import { startChild, type BenchChild } from '../processes/child.js';
+import { type BenchChild, startChild } from '../processes/child.js';
 import type { GatewayRequest, GatewaySpec, GatewayStats } from './process.js';
 
 /** A toolgate process started by the harness. */
@@ -38,7 +38,9 @@ export async function launchGateway(spec: GatewaySpec, options: { exposeGc?: boo
   };
   const execArgv = options.exposeGc ? ['--expose-gc'] : [];
   // `script`: another build's gateway/process.js (A/B comparisons of two builds, ab.ts).
-  const { command, args } = options.script ? { command: process.execPath, args: [...execArgv, options.script, JSON.stringify(spec)] } : benchModule('gateway/process', [JSON.stringify(spec)], execArgv);
+  const { command, args } = options.script
+    ? { command: process.execPath, args: [...execArgv, options.script, JSON.stringify(spec)] }
+    : benchModule('gateway/process', [JSON.stringify(spec)], execArgv);
   const child = startChild('toolgate', command, args, { ipc: true });
   child.process.stdout!.resume();
   const url = await new Promise<string>((resolve, reject) => {

@@ -45,7 +45,12 @@ async function main(): Promise<void> {
   // BENCH_AUDIT=memory: an in-memory audit sink instead of the durable log, to tell the log's
   // share of a call's time from the rest (never in a reported run).
   const audit = process.env.BENCH_AUDIT === 'memory' || spec.auditInMemory ? { audit: new MemoryAuditSink(0) } : {}; // keeps nothing
-  const gateway = await startGateway(parseConfig(spec.yaml, 'bench gateway config'), { logger: stderrLogger('warn'), ...(spec.home ? { home: spec.home } : {}), ...options, ...audit });
+  const gateway = await startGateway(parseConfig(spec.yaml, 'bench gateway config'), {
+    logger: stderrLogger('warn'),
+    ...(spec.home ? { home: spec.home } : {}),
+    ...options,
+    ...audit,
+  });
   let profiler: Session | undefined;
   const reply = (m: object): void => void process.send?.(m);
 
@@ -87,6 +92,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench gateway failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`bench gateway failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -1,5 +1,5 @@
-import { Pool } from 'undici';
 import type { RecordableHistogram } from 'node:perf_hooks';
+import { Pool } from 'undici';
 import { ForeignLoadMeter } from '../processes/foreign-load.js';
 import { ProcessMeter } from '../processes/proc-stats.js';
 import { driveLoad } from './driver.js';

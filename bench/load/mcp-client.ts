@@ -1,4 +1,4 @@
-import { Pool, request } from 'undici';
+import { type Pool, request } from 'undici';
 
 /**
  * The load driver's MCP client: raw Streamable HTTP over an undici Pool (keep-alive), no SDK,
@@ -39,7 +39,12 @@ export class McpHttpSession {
       method: 'POST',
       path,
       headers: { ...extraHeaders, 'content-type': 'application/json', accept: ACCEPT },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: CLIENT_VERSION, capabilities: {}, clientInfo: { name: 'toolgate-bench', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: CLIENT_VERSION, capabilities: {}, clientInfo: { name: 'toolgate-bench', version: '1' } },
+      }),
     });
     const text = await init.body.text();
     if (init.statusCode !== 200) throw new CallError(`initialize answered HTTP ${init.statusCode}: ${text.slice(0, 200)}`);
@@ -121,7 +126,12 @@ export async function untilAnswering(url: string, timeoutMs: number, why: () => 
       const res = await request(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: ACCEPT },
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: CLIENT_VERSION, capabilities: {}, clientInfo: { name: 'toolgate-bench-probe', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: CLIENT_VERSION, capabilities: {}, clientInfo: { name: 'toolgate-bench-probe', version: '1' } },
+        }),
       });
       const text = await res.body.text();
       if (res.statusCode === 200) {

@@ -27,13 +27,21 @@ interface Build {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`audit-calls: ${message}\nusage: node dist/bench/micro/audit-calls.js [--base <other build's dist>] [--concurrency 1,16] [--rounds 6] [--ms 1000] [--hops 2]\n`);
+  process.stderr.write(
+    `audit-calls: ${message}\nusage: node dist/bench/micro/audit-calls.js [--base <other build's dist>] [--concurrency 1,16] [--rounds 6] [--ms 1000] [--hops 2]\n`,
+  );
   process.exit(2);
 }
 
 async function loadBuild(name: string, root: string | undefined): Promise<Build> {
-  const from = (path: string): Promise<Record<string, unknown>> => import(root === undefined ? new URL(`../../src/audit/${path}`, import.meta.url).href : pathToFileURL(join(root, 'src/audit', path)).href);
-  const [{ ChainedAuditLog: Log }, { SqliteAuditStore: Store }, { loadAuditKeys }, { Redactor: Red }] = await Promise.all([from('chained-log.js'), from('sqlite-store.js'), from('keys.js'), from('redaction.js')]) as [
+  const from = (path: string): Promise<Record<string, unknown>> =>
+    import(root === undefined ? new URL(`../../src/audit/${path}`, import.meta.url).href : pathToFileURL(join(root, 'src/audit', path)).href);
+  const [{ ChainedAuditLog: Log }, { SqliteAuditStore: Store }, { loadAuditKeys }, { Redactor: Red }] = (await Promise.all([
+    from('chained-log.js'),
+    from('sqlite-store.js'),
+    from('keys.js'),
+    from('redaction.js'),
+  ])) as [
     { ChainedAuditLog: typeof ChainedAuditLog },
     { SqliteAuditStore: new (path: string) => AuditStore },
     { loadAuditKeys: (dir: string) => AuditKeys },
@@ -51,7 +59,13 @@ async function loadBuild(name: string, root: string | undefined): Promise<Build>
         return append(records, payloads);
       };
       const redactor = new Red({ default: 'keep', detectSecrets: true, tools: {} }, keys.hmacMaster);
-      const log = await Log.open(store, keys, redactor as never, { instance: 'bench', checkpointEverySeconds: 30, checkpointEveryRecords: 100_000, retentionDays: 180, failOpen: false });
+      const log = await Log.open(store, keys, redactor as never, {
+        instance: 'bench',
+        checkpointEverySeconds: 30,
+        checkpointEveryRecords: 100_000,
+        retentionDays: 180,
+        failOpen: false,
+      });
       return { log, commits: () => commits };
     },
   };
@@ -66,17 +80,35 @@ function decision(i: number): AuditEvent {
     requestId: `req-${i}`,
     sessionId: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
     principal,
-    invocation: { method: 'tools/call', upstream: 'crm', target: 'update_contact', exposedName: 'crm__update_contact', arguments: { tenant: 'acme', contact_id: `ct_${1000 + (i % 500)}`, title: 'VP Procurement' } },
+    invocation: {
+      method: 'tools/call',
+      upstream: 'crm',
+      target: 'update_contact',
+      exposedName: 'crm__update_contact',
+      arguments: { tenant: 'acme', contact_id: `ct_${1000 + (i % 500)}`, title: 'VP Procurement' },
+    },
     decision: { verdict: 'allow', policies: ['sales-bot-business-hours'], errors: [], policySetHash: 'f'.repeat(64) },
   };
 }
 
 function outcome(i: number, ref: unknown): AuditEvent {
   const e = decision(i);
-  return { ...e, kind: 'outcome', decision: undefined, links: ref ? { decision: ref as never } : {}, outcome: { status: 'ok', isError: false, latencyMs: 0.2, resultBytes: 120, resultHash: 'a'.repeat(64) } };
+  return {
+    ...e,
+    kind: 'outcome',
+    decision: undefined,
+    links: ref ? { decision: ref as never } : {},
+    outcome: { status: 'ok', isError: false, latencyMs: 0.2, resultBytes: 120, resultHash: 'a'.repeat(64) },
+  };
 }
 
-async function measure(log: ChainedAuditLog, commits: () => number, concurrency: number, ms: number, hops: number): Promise<{ rps: number; p50: number; p99: number; cpuUs: number; commitsPerCall: number }> {
+async function measure(
+  log: ChainedAuditLog,
+  commits: () => number,
+  concurrency: number,
+  ms: number,
+  hops: number,
+): Promise<{ rps: number; p50: number; p99: number; cpuUs: number; commitsPerCall: number }> {
   const latencies: number[] = [];
   let n = 0;
   const c0 = commits();
@@ -130,7 +162,8 @@ async function main(): Promise<void> {
     else if (flag === '--hops') hops = Number(value);
     else usage(`unknown option ${flag}`);
   }
-  if (concurrency.some((c) => !Number.isInteger(c) || c <= 0) || !Number.isInteger(rounds) || rounds <= 0 || !(ms > 0) || !Number.isInteger(hops) || hops < 0) usage('concurrency, rounds, ms and hops must be whole numbers (hops may be 0)');
+  if (concurrency.some((c) => !Number.isInteger(c) || c <= 0) || !Number.isInteger(rounds) || rounds <= 0 || !(ms > 0) || !Number.isInteger(hops) || hops < 0)
+    usage('concurrency, rounds, ms and hops must be whole numbers (hops may be 0)');
   const builds = [...(base ? [await loadBuild('A', base)] : []), await loadBuild('B', undefined)];
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-audit-calls-'));
   try {
@@ -152,7 +185,9 @@ async function main(): Promise<void> {
       for (const l of logs) {
         const ms = results.get(`${l.build.name}@${c}`)!;
         const med = (f: (m: (typeof ms)[number]) => number): number => median(ms.map(f));
-        console.log(`| ${l.build.name} | ${c} | ${Math.round(med((m) => m.rps))} | ${med((m) => m.p50).toFixed(3)} | ${med((m) => m.p99).toFixed(3)} | ${Math.round(med((m) => m.cpuUs))} (${Math.round(Math.min(...ms.map((m) => m.cpuUs)))}–${Math.round(Math.max(...ms.map((m) => m.cpuUs)))}) | ${med((m) => m.commitsPerCall).toFixed(2)} |`);
+        console.log(
+          `| ${l.build.name} | ${c} | ${Math.round(med((m) => m.rps))} | ${med((m) => m.p50).toFixed(3)} | ${med((m) => m.p99).toFixed(3)} | ${Math.round(med((m) => m.cpuUs))} (${Math.round(Math.min(...ms.map((m) => m.cpuUs)))}–${Math.round(Math.max(...ms.map((m) => m.cpuUs)))}) | ${med((m) => m.commitsPerCall).toFixed(2)} |`,
+        );
       }
     }
     for (const l of logs) await l.log.close();

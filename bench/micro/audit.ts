@@ -31,7 +31,13 @@ function event(i: number): AuditEvent {
     requestId: `req-${i}`,
     sessionId: 'a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
     principal: { agent: 'sales-bot', user: 'alice', tenant: 'acme', scopes: ['crm.read', 'crm.write'], bindingKey: 'k', anonymous: false },
-    invocation: { method: 'tools/call', upstream: 'crm', target: 'update_contact', exposedName: 'crm__update_contact', arguments: { tenant: 'acme', contact_id: `ct_${1000 + (i % 500)}`, title: 'VP Procurement', phone: '+49 30 5550 1201', tags: ['decision-maker'] } },
+    invocation: {
+      method: 'tools/call',
+      upstream: 'crm',
+      target: 'update_contact',
+      exposedName: 'crm__update_contact',
+      arguments: { tenant: 'acme', contact_id: `ct_${1000 + (i % 500)}`, title: 'VP Procurement', phone: '+49 30 5550 1201', tags: ['decision-maker'] },
+    },
     decision: { verdict: 'allow', policies: ['sales-bot-business-hours', 'tenant-match'], errors: [], policySetHash: 'f'.repeat(64) },
   };
 }

@@ -1,6 +1,6 @@
 import { Catalog, type Listed } from '../../src/catalog/catalog.js';
 import { fixtureTools } from '../fixture/echo-tools.js';
-import { measureSync, type MicroFigure } from './measure.js';
+import { type MicroFigure, measureSync } from './measure.js';
 
 function filledCatalog(upstreams: number, tools: number): { catalog: Catalog; names: string[] } {
   const catalog = new Catalog();

@@ -9,17 +9,18 @@
  * RS256, ES256 and EdDSA, and for scale the bare SHA-256 of a token (the cache key) and the
  * anonymous stage. Each call is timed on its own, so p99 is per request, not per batch.
  */
-import { createServer } from 'node:http';
+
 import type { IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { parseConfig } from '../../src/config/load.js';
 import { BearerAuthenticator } from '../../src/identity/authenticator.js';
 import { keySourceFor } from '../../src/identity/key-source.js';
 import { ProtectedResource } from '../../src/identity/protected-resource.js';
 import { VerifiedTokenCache } from '../../src/identity/token-cache.js';
 import { anonymousIdentity, MemoryAuditSink } from '../../src/pipeline/pass-through.js';
-import { isRejection, type IdentityStage } from '../../src/pipeline/stages.js';
+import { type IdentityStage, isRejection } from '../../src/pipeline/stages.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '5000' } } });
 const N = Number(values.n);
@@ -98,7 +99,12 @@ async function main(): Promise<void> {
   const sign = (k: (typeof keys)[number]): Promise<string> =>
     new SignJWT({ client_id: 'sales-bot', scope: 'crm.read crm.write', tenant: 'acme' })
       .setProtectedHeader({ alg: k.alg, typ: 'at+jwt', kid: k.kid })
-      .setIssuer(issuer).setAudience(RESOURCE).setSubject('alice').setJti(`j-${jti++}`).setIssuedAt().setExpirationTime('10m')
+      .setIssuer(issuer)
+      .setAudience(RESOURCE)
+      .setSubject('alice')
+      .setJti(`j-${jti++}`)
+      .setIssuedAt()
+      .setExpirationTime('10m')
       .sign(k.privateKey);
 
   // Warm the JWKS and the JIT.
@@ -106,7 +112,15 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const cachedToken = await sign(keys[1]!);
-  rows.push(summary('cached (token already verified)', await time(stage, Array.from({ length: N }, () => request(cachedToken)))));
+  rows.push(
+    summary(
+      'cached (token already verified)',
+      await time(
+        stage,
+        Array.from({ length: N }, () => request(cachedToken)),
+      ),
+    ),
+  );
   for (const k of keys) {
     const fresh = await Promise.all(Array.from({ length: Math.min(N, 3000) }, () => sign(k)));
     rows.push(summary(`first verification ${k.alg}`, await time(stage, fresh.map(request))));
@@ -118,7 +132,15 @@ async function main(): Promise<void> {
     hashNs.push(Number(process.hrtime.bigint() - t0));
   }
   rows.push(summary('baseline: SHA-256 of the token (cache key)', hashNs));
-  rows.push(summary('baseline: anonymous stage (no auth)', await time(anonymousIdentity, Array.from({ length: N }, () => request(cachedToken)))));
+  rows.push(
+    summary(
+      'baseline: anonymous stage (no auth)',
+      await time(
+        anonymousIdentity,
+        Array.from({ length: N }, () => request(cachedToken)),
+      ),
+    ),
+  );
 
   jwksServer.close();
   console.log(`identity stage, ${N} calls per row, token ${cachedToken.length} bytes, JWKS fetches: ${fetches} (warm: fetched once)\n`);

@@ -9,10 +9,10 @@
  */
 import { sign } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { CallVerifier } from '@toolgate/verify';
 import { importJWK, SignJWT } from 'jose';
 import { KeyRing } from '../../src/credentials/key-ring.js';
 import { CallTokenMinter } from '../../src/credentials/minter.js';
-import { CallVerifier } from '@toolgate/verify';
 import { consume } from './measure.js';
 import { MINTING_CALL } from './minting-slot.js';
 
@@ -35,7 +35,15 @@ function percentiles(name: string, samples: number[], floorP50?: number): Percen
   samples.sort((a, b) => a - b);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(samples.length * q))]! / 1000;
   const p50 = at(0.5);
-  return { name, ops: samples.length, p50_us: round(p50), p90_us: round(at(0.9)), p99_us: round(at(0.99)), p999_us: round(at(0.999)), vs_floor_p50: floorP50 ? round(p50 / floorP50) : 1 };
+  return {
+    name,
+    ops: samples.length,
+    p50_us: round(p50),
+    p90_us: round(at(0.9)),
+    p99_us: round(at(0.99)),
+    p999_us: round(at(0.999)),
+    vs_floor_p50: floorP50 ? round(p50 / floorP50) : 1,
+  };
 }
 
 function round(n: number): number {
@@ -76,20 +84,45 @@ async function main(): Promise<void> {
   const sample = edMinter.mint(principal, invocation, ctx, target);
   const signingInput = Buffer.from(sample.token.split('.').slice(0, 2).join('.'));
 
-  const floor = percentiles('floor: node:crypto Ed25519 sign of the same bytes', timeEach(() => sign(null, signingInput, ed.current.privateKey)));
+  const floor = percentiles(
+    'floor: node:crypto Ed25519 sign of the same bytes',
+    timeEach(() => sign(null, signingInput, ed.current.privateKey)),
+  );
   const rows = [
     floor,
-    percentiles('mint, Ed25519 (node:crypto)', timeEach(() => edMinter.mint(principal, invocation, ctx, target)), floor.p50_us),
-    percentiles('mint, ES256 (node:crypto)', timeEach(() => esMinter.mint(principal, invocation, ctx, target)), floor.p50_us),
+    percentiles(
+      'mint, Ed25519 (node:crypto)',
+      timeEach(() => edMinter.mint(principal, invocation, ctx, target)),
+      floor.p50_us,
+    ),
+    percentiles(
+      'mint, ES256 (node:crypto)',
+      timeEach(() => esMinter.mint(principal, invocation, ctx, target)),
+      floor.p50_us,
+    ),
   ];
   const joseKey = await importJWK(ed.current.privateKey.export({ format: 'jwk' }) as never, 'EdDSA');
-  rows.push(percentiles('jose SignJWT, same claims, Ed25519', await timeEachAsync(() => new SignJWT({ ...sample.claims }).setProtectedHeader({ alg: 'EdDSA', typ: 'toolgate-call+jwt', kid: ed.current.kid }).sign(joseKey)), floor.p50_us));
+  rows.push(
+    percentiles(
+      'jose SignJWT, same claims, Ed25519',
+      await timeEachAsync(() => new SignJWT({ ...sample.claims }).setProtectedHeader({ alg: 'EdDSA', typ: 'toolgate-call+jwt', kid: ed.current.kid }).sign(joseKey)),
+      floor.p50_us,
+    ),
+  );
   const verifier = new CallVerifier({ keys: ed.jwks(now) as never, audience: target.audience });
   const body = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: invocation.target, arguments: invocation.arguments } };
-  rows.push(percentiles('upstream: mint + CallVerifier.verify (sig, claims, args hash, jti)', await timeEachAsync(() => verifier.verify(`Bearer ${edMinter.mint(principal, invocation, ctx, target).token}`, body)), floor.p50_us));
+  rows.push(
+    percentiles(
+      'upstream: mint + CallVerifier.verify (sig, claims, args hash, jti)',
+      await timeEachAsync(() => verifier.verify(`Bearer ${edMinter.mint(principal, invocation, ctx, target).token}`, body)),
+      floor.p50_us,
+    ),
+  );
 
   const mint = rows[1]!;
-  process.stdout.write(`${JSON.stringify({ bench: 'minting', ms_per_case: MS, token_bytes: sample.token.length, target_p99_us: 100, meets_target: mint.p99_us <= 100, rows }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'minting', ms_per_case: MS, token_bytes: sample.token.length, target_p99_us: 100, meets_target: mint.p99_us <= 100, rows }, null, 2)}\n`,
+  );
   process.stdout.write(
     `\n${rows.map((r) => `${r.name.padEnd(70)} p50 ${String(r.p50_us).padStart(7)} µs  p99 ${String(r.p99_us).padStart(7)} µs  p99.9 ${String(r.p999_us).padStart(7)} µs  ×floor ${r.vs_floor_p50}`).join('\n')}\n`,
   );

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { MessageChannel } from '../../src/mcp/channel.js';
 import { classifyMessage, type JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
-import { measureSync, type MicroFigure } from './measure.js';
+import { type MicroFigure, measureSync } from './measure.js';
 
 const CALL_BODY = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 42, method: 'tools/call', params: { name: 'fast__echo', arguments: { message: 'hello' } } }));
 const RESPONSE: JsonRpcMessage = { jsonrpc: '2.0', id: 42, result: { content: [{ type: 'text', text: 'Echo: hello' }] } };

@@ -25,11 +25,21 @@ interface MicroBenchmark {
 export const MICRO_BENCHMARKS: MicroBenchmark[] = [
   { stage: 'mcp', name: 'JSON-RPC: decode + JSON.parse + classify a tools/call body', hotPath: true, run: parseAndClassify },
   { stage: 'mcp', name: 'JSON-RPC: classify an already parsed message', hotPath: true, run: classifyOnly },
-  { stage: 'identity', name: 'token verification (JWT against a cached JWKS)', hotPath: true, planned: 'run `micro/identity.ts` (cache hit and first verification, RS256/ES256/EdDSA, per-call p99)' },
+  {
+    stage: 'identity',
+    name: 'token verification (JWT against a cached JWKS)',
+    hotPath: true,
+    planned: 'run `micro/identity.ts` (cache hit and first verification, RS256/ES256/EdDSA, per-call p99)',
+  },
   { stage: 'catalog', name: 'catalog: resolve an exposed tool name (50 upstreams × 200 tools)', hotPath: true, run: (ms) => catalogResolve(50, 200, ms) },
   { stage: 'catalog', name: 'catalog: resolve an exposed tool name (1 upstream × 10 tools)', hotPath: true, run: (ms) => catalogResolve(1, 10, ms) },
   { stage: 'catalog', name: 'catalog: rebuild after one list change (50 upstreams × 200 tools)', hotPath: false, run: (ms) => catalogRebuild(50, 200, ms) },
-  { stage: 'policy', name: 'policy decision (Cedar, example policy set)', hotPath: true, planned: 'run `micro/policy.ts` (10/50/200 policies, one child process per configuration)' },
+  {
+    stage: 'policy',
+    name: 'policy decision (Cedar, example policy set)',
+    hotPath: true,
+    planned: 'run `micro/policy.ts` (10/50/200 policies, one child process per configuration)',
+  },
   { stage: 'credentials', name: 'per-call credential minting (Ed25519, arguments hash; minting.ts has percentiles and baselines)', hotPath: true, run: mintEd25519 },
   { stage: 'audit', name: 'audit append (durable)', hotPath: true, planned: 'run `micro/audit.ts` (append rate and latency against SQLite)' },
   { stage: 'upstream', name: 'UpstreamClient.forward round trip with id mapping (in-process transport)', hotPath: true, run: forwardRoundTrip },

@@ -3,7 +3,7 @@ import type { JsonRpcId, JsonRpcMessage } from '../../src/protocol/jsonrpc.js';
 import { UpstreamClient } from '../../src/upstream/client.js';
 import type { UpstreamTransport } from '../../src/upstream/transport/transport.js';
 import { answer } from '../fixture/echo-tools.js';
-import { measureAsync, type MicroFigure } from './measure.js';
+import { type MicroFigure, measureAsync } from './measure.js';
 
 /**
  * An upstream in the same process: answers each request on the next microtask with the fixture's

@@ -1,5 +1,5 @@
 import { benchModule } from '../processes/bench-module.js';
-import { startChild, waitForLine, type BenchChild } from '../processes/child.js';
+import { type BenchChild, startChild, waitForLine } from '../processes/child.js';
 
 /** Starts the bare pass-through (the floor) in front of `upstreamUrl`. */
 export async function startBarePassThrough(upstreamUrl: string): Promise<{ child: BenchChild; url: string; stop(): Promise<void> }> {

@@ -1,9 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { startChild, type BenchChild } from '../processes/child.js';
 import { freePort } from '../../test/support/free-port.js';
 import { untilAnswering } from '../load/mcp-client.js';
+import { type BenchChild, startChild } from '../processes/child.js';
 
 const require = createRequire(import.meta.url);
 

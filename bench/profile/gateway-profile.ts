@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunningScenario, Scenario, SharedUpstreams } from '../e2e/scenarios.js';
 import { measureCell } from '../load/cell.js';
 import { percentiles } from '../load/latency.js';
-import { summariseProfile, type ProfileSummary } from './self-time.js';
+import { type ProfileSummary, summariseProfile } from './self-time.js';
 
 export interface GatewayProfile {
   scenario: string;
@@ -23,7 +23,11 @@ export interface GatewayProfile {
  * A CPU profile of toolgate under load: a fresh gateway for the scenario, warmed up, then the V8
  * sampling profiler on for exactly the measured window.
  */
-export async function profileGateway(scenario: Scenario, shared: SharedUpstreams, options: { concurrency: number; durationMs: number; warmupMs: number; dir: string; repoRoot: string; stamp: string }): Promise<GatewayProfile> {
+export async function profileGateway(
+  scenario: Scenario,
+  shared: SharedUpstreams,
+  options: { concurrency: number; durationMs: number; warmupMs: number; dir: string; repoRoot: string; stamp: string },
+): Promise<GatewayProfile> {
   const run: RunningScenario = await scenario.start(shared);
   try {
     const gateway = run.gateway;

@@ -24,7 +24,16 @@ export function percentileChart(results: ScenarioResult[], title: string): strin
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
   ];
-  concurrencies.forEach((c, i) => parts.push(panel(results.filter((r) => r.concurrency === c), names, c, 40 + i * PANEL_HEIGHT)));
+  concurrencies.forEach((c, i) =>
+    parts.push(
+      panel(
+        results.filter((r) => r.concurrency === c),
+        names,
+        c,
+        40 + i * PANEL_HEIGHT,
+      ),
+    ),
+  );
   let x = MARGIN.left;
   const legendY = height - 14;
   for (const bar of BARS) {
@@ -61,8 +70,11 @@ function panel(rows: ScenarioResult[], names: string[], concurrency: number, top
         const v = row[bar.key];
         if (!Number.isFinite(v) || v <= 0) return;
         const x = x0 + b * barWidth;
-        out.push(`<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(plotTop + plotHeight - y(v)).toFixed(1)}" fill="${bar.color}"><title>${escape(`${name} c=${concurrency} ${bar.label}: ${v} ms`)}</title></rect>`);
-        if (bar.key !== 'p90_ms') out.push(`<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="9" fill="#333">${formatMs(v)}</text>`);
+        out.push(
+          `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(plotTop + plotHeight - y(v)).toFixed(1)}" fill="${bar.color}"><title>${escape(`${name} c=${concurrency} ${bar.label}: ${v} ms`)}</title></rect>`,
+        );
+        if (bar.key !== 'p90_ms')
+          out.push(`<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="9" fill="#333">${formatMs(v)}</text>`);
       });
     }
     out.push(`<text x="${(MARGIN.left + (g + 0.5) * groupWidth).toFixed(1)}" y="${plotTop + plotHeight + 16}" text-anchor="middle">${escape(name)}</text>`);

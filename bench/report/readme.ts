@@ -1,8 +1,8 @@
+import { DURABLE_WAIT_DIAGNOSTIC } from '../e2e/scenarios.js';
 import type { GatewayProfile } from '../profile/gateway-profile.js';
 import { remediesFor } from './remedies.js';
 import type { BenchResults } from './run-results.js';
 import type { ScenarioResult } from './scenario-results.js';
-import { DURABLE_WAIT_DIAGNOSTIC } from '../e2e/scenarios.js';
 
 /**
  * bench/README.md from one results file. Every figure in it comes from that file; the prose
@@ -16,16 +16,26 @@ export function renderReadme(r: BenchResults, resultsFile: string, chartFile: st
   out.push('## Latest run', '');
   out.push(`- results: [\`results/${resultsFile}\`](results/${resultsFile}) — ${r.mode} run, ${r.started_at}, ${Math.round(r.duration_s)} s`);
   out.push(`- machine: ${r.machine.cpus} × ${r.machine.cpu_model}, ${r.machine.memory_gb} GB, ${r.machine.platform}, Node ${r.machine.node}; load generator on the same machine`);
-  out.push(`- versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  out.push(
+    `- versions: ${Object.entries(r.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   if (r.source) {
     const changes = r.source.uncommitted_src;
-    out.push(`- gateway code: commit \`${r.source.commit.slice(0, 12)}\`${changes.length === 0 ? ', no uncommitted changes under src/' : ` plus uncommitted changes to ${changes.length} file(s) under src/ (${changes.slice(0, 5).join(', ')}${changes.length > 5 ? ', …' : ''})`}`);
+    out.push(
+      `- gateway code: commit \`${r.source.commit.slice(0, 12)}\`${changes.length === 0 ? ', no uncommitted changes under src/' : ` plus uncommitted changes to ${changes.length} file(s) under src/ (${changes.slice(0, 5).join(', ')}${changes.length > 5 ? ', …' : ''})`}`,
+    );
   }
-  out.push(`- plan: concurrency ${r.plan.concurrencies.join(' / ')}, ${r.plan.rounds} round(s) of ${r.plan.durationMs / 1000} s per scenario and concurrency after ${r.plan.warmupMs / 1000} s warm-up, scenarios interleaved`);
+  out.push(
+    `- plan: concurrency ${r.plan.concurrencies.join(' / ')}, ${r.plan.rounds} round(s) of ${r.plan.durationMs / 1000} s per scenario and concurrency after ${r.plan.warmupMs / 1000} s warm-up, scenarios interleaved`,
+  );
   const foreign = r.scenarios.flatMap((s) => s.round_foreign_cores).filter((x): x is number => x !== null);
   if (foreign.length > 0) {
     const mean = foreign.reduce((a, b) => a + b, 0) / foreign.length;
-    out.push(`- the machine is shared: processes outside the harness kept ${f(mean, 2)} of its ${r.machine.cpus} cores busy on average during the end-to-end measurements (${f(Math.max(...foreign), 2)} in the busiest one), after the harness waited ${f(r.quiet_waits.waited_s, 0)} s in all for quieter moments (it gave up waiting ${r.quiet_waits.gave_up} time(s)); the "spread" column shows how far the rounds disagreed`);
+    out.push(
+      `- the machine is shared: processes outside the harness kept ${f(mean, 2)} of its ${r.machine.cpus} cores busy on average during the end-to-end measurements (${f(Math.max(...foreign), 2)} in the busiest one), after the harness waited ${f(r.quiet_waits.waited_s, 0)} s in all for quieter moments (it gave up waiting ${r.quiet_waits.gave_up} time(s)); the "spread" column shows how far the rounds disagreed`,
+    );
   }
   const built = r.pipeline.built;
   out.push(
@@ -71,14 +81,14 @@ function howToRun(r: BenchResults): string[] {
     'gateway config sections it needs, files in a scratch folder per launch) or `gateway` (startGateway',
     'options), and a `client` when the caller must bring a token or certificate — the',
     '`toolgate-full-*` scenarios run with every stage that has one, and the targets are judged on',
-    'them. A stage\'s slot in `micro/suite.ts` gets a `run` to show its figure here.',
+    "them. A stage's slot in `micro/suite.ts` gets a `run` to show its figure here.",
     '',
     'A/B of a change (two builds, interleaved rounds, per-round ratios): copy `dist/` from before',
     'the change (with `package.json`, `examples/` and a `node_modules` link beside it), build, then',
     '`node dist/bench/ab.js --base <copy>/dist [--profile prefix]` end to end, or',
     '`node dist/bench/micro/audit-calls.js --base <copy>/dist` for the audit log alone (commits per',
     'call, decision latency, CPU of all threads). `BENCH_AUDIT=memory` swaps the durable log for an',
-    'in-memory sink in the gateway process, to see the log\'s share (refused by `npm run bench`).',
+    "in-memory sink in the gateway process, to see the log's share (refused by `npm run bench`).",
   ];
 }
 
@@ -89,12 +99,17 @@ const int = (x: number | null | undefined): string => (x === null || x === undef
 function targets(r: BenchResults): string[] {
   const lines = ['## Targets (issue 7)', '', '| target | scenario | concurrency | measured | limit | |', '|---|---|---|---|---|---|'];
   for (const t of r.targets) {
-    lines.push(`| ${t.target} | \`${t.scenario}\` | ${t.concurrency ?? '–'} | ${f(t.measured)} ${t.unit} | ${t.unit === '× direct' || t.unit === '× peer' ? '≥' : '≤'} ${t.limit} ${t.unit} | ${t.met ? '**met**' : '**missed**'} |`);
+    lines.push(
+      `| ${t.target} | \`${t.scenario}\` | ${t.concurrency ?? '–'} | ${f(t.measured)} ${t.unit} | ${t.unit === '× direct' || t.unit === '× peer' ? '≥' : '≤'} ${t.limit} ${t.unit} | ${t.met ? '**met**' : '**missed**'} |`,
+    );
   }
-  lines.push('', 'Added latency is judged at moderate load (c=16) as the issue asks, and also with no contention (c=1), where it is the gateway\'s own time per call.');
+  lines.push('', "Added latency is judged at moderate load (c=16) as the issue asks, and also with no contention (c=1), where it is the gateway's own time per call.");
   const floor = r.scenarios.filter((s) => s.kind === 'floor');
   if (floor.length > 0) {
-    lines.push('', `For scale, the same measures for \`${floor[0]!.name}\` — a bare Node pass-through that parses nothing and checks nothing: ${floor.map((s) => `c=${s.concurrency}: ${f(s.x_direct)} × direct, ${signed(s.added_p50_ms, 3)} ms p50, ${signed(s.added_p99_ms, 3)} ms p99`).join('; ')}.`);
+    lines.push(
+      '',
+      `For scale, the same measures for \`${floor[0]!.name}\` — a bare Node pass-through that parses nothing and checks nothing: ${floor.map((s) => `c=${s.concurrency}: ${f(s.x_direct)} × direct, ${signed(s.added_p50_ms, 3)} ms p50, ${signed(s.added_p99_ms, 3)} ms p99`).join('; ')}.`,
+    );
   }
   return lines;
 }
@@ -112,7 +127,9 @@ function endToEnd(r: BenchResults, chartFile: string): string[] {
     for (const s of r.scenarios.filter((x) => x.concurrency === c)) lines.push(row(s));
     lines.push('');
   }
-  lines.push('× direct and added latency compare with the direct scenario of the same upstream server (`direct-http` for the fast fixture over HTTP and stdio alike; `direct-everything` for server-everything). × peer compares with `mcp-proxy-stdio`. Peak RSS and CPU are those of the process in the middle (toolgate, mcp-proxy or the bare pass-through), not of the upstream; driver CPU is the load generator\'s, on the same cores.');
+  lines.push(
+    "× direct and added latency compare with the direct scenario of the same upstream server (`direct-http` for the fast fixture over HTTP and stdio alike; `direct-everything` for server-everything). × peer compares with `mcp-proxy-stdio`. Peak RSS and CPU are those of the process in the middle (toolgate, mcp-proxy or the bare pass-through), not of the upstream; driver CPU is the load generator's, on the same cores.",
+  );
   return lines;
 }
 
@@ -126,24 +143,45 @@ function scaling(r: BenchResults): string[] {
   lines.push('| upstreams | tools each | tools total | start ms | idle RSS MB | tools/list ms | calls/s (c=16) | p50 ms | p99 ms | peak RSS MB | errors |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.scaling.catalog) {
-    lines.push(`| ${s.upstreams} | ${s.tools_per_upstream} | ${s.tools_total} | ${s.start_ms} | ${f(s.idle_rss_mb, 1)} | ${f(s.tools_list_ms, 2)} | ${int(s.throughput_rps)} | ${f(s.p50_ms, 3)} | ${f(s.p99_ms, 3)} | ${f(s.rss_mb, 1)} | ${s.errors} |`);
+    lines.push(
+      `| ${s.upstreams} | ${s.tools_per_upstream} | ${s.tools_total} | ${s.start_ms} | ${f(s.idle_rss_mb, 1)} | ${f(s.tools_list_ms, 2)} | ${int(s.throughput_rps)} | ${f(s.p50_ms, 3)} | ${f(s.p99_ms, 3)} | ${f(s.rss_mb, 1)} | ${s.errors} |`,
+    );
   }
-  lines.push('', 'All upstreams are the fast HTTP fixture (one process, one URL per upstream). Calls go to the first and last tool of every upstream in turn. tools/list is the whole merged catalog, at no load.', '');
+  lines.push(
+    '',
+    'All upstreams are the fast HTTP fixture (one process, one URL per upstream). Calls go to the first and last tool of every upstream in turn. tools/list is the whole merged catalog, at no load.',
+    '',
+  );
   lines.push('### Open sessions', '');
-  lines.push('| sessions | held | RSS before MB | RSS open MB | live heap before MB | live heap open MB | KB per session | calls/s | p50 ms | p99 ms | peak RSS, short calls MB | errors |');
+  lines.push(
+    '| sessions | held | RSS before MB | RSS open MB | live heap before MB | live heap open MB | KB per session | calls/s | p50 ms | p99 ms | peak RSS, short calls MB | errors |',
+  );
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of r.scaling.sessions) {
-    lines.push(`| ${s.sessions} | ${s.sessions_held} | ${f(s.rss_before_mb, 1)} | ${f(s.rss_open_mb, 1)} | ${f(s.live_heap_before_mb, 1)} | ${f(s.live_heap_open_mb, 1)} | ${f(s.kb_per_session, 1)} | ${int(s.throughput_rps)} | ${f(s.p50_ms, 3)} | ${f(s.p99_ms, 3)} | ${f(s.rss_mb, 1)} | ${s.errors} |`);
+    lines.push(
+      `| ${s.sessions} | ${s.sessions_held} | ${f(s.rss_before_mb, 1)} | ${f(s.rss_open_mb, 1)} | ${f(s.live_heap_before_mb, 1)} | ${f(s.live_heap_open_mb, 1)} | ${f(s.kb_per_session, 1)} | ${int(s.throughput_rps)} | ${f(s.p50_ms, 3)} | ${f(s.p99_ms, 3)} | ${f(s.rss_mb, 1)} | ${s.errors} |`,
+    );
   }
-  lines.push('', `Sessions are opened with initialize + notifications/initialized and kept; then ${r.plan.scaling.concurrency} of them, spread across the set, call tools for ${r.plan.scaling.durationMs / 1000} s while RSS is watched. Live heap is read after a full GC (the gateway runs with --expose-gc for this table only).`, '');
+  lines.push(
+    '',
+    `Sessions are opened with initialize + notifications/initialized and kept; then ${r.plan.scaling.concurrency} of them, spread across the set, call tools for ${r.plan.scaling.durationMs / 1000} s while RSS is watched. Live heap is read after a full GC (the gateway runs with --expose-gc for this table only).`,
+    '',
+  );
   for (const s of r.scaling.sessions.filter((x) => x.sustained)) {
     const u = s.sustained!;
-    lines.push(`Sustained: ${s.sessions} sessions open, ${s.concurrency} of them calling for ${f(u.duration_s, 0)} s. Peak RSS ${f(u.peak_rss_mb, 1)} MB; live heap after a full GC at the end ${f(u.live_heap_after_mb, 1)} MB (${f(s.live_heap_open_mb, 1)} MB with the sessions open and idle), ${int(u.live_bytes_per_recent_call)} bytes of live heap per call made in the last 60 s; ${u.errors} errors.`, '');
+    lines.push(
+      `Sustained: ${s.sessions} sessions open, ${s.concurrency} of them calling for ${f(u.duration_s, 0)} s. Peak RSS ${f(u.peak_rss_mb, 1)} MB; live heap after a full GC at the end ${f(u.live_heap_after_mb, 1)} MB (${f(s.live_heap_open_mb, 1)} MB with the sessions open and idle), ${int(u.live_bytes_per_recent_call)} bytes of live heap per call made in the last 60 s; ${u.errors} errors.`,
+      '',
+    );
     lines.push('| t s | ' + u.timeline.map((p) => f(p.t_s, 0)).join(' | ') + ' |', '|---|' + u.timeline.map(() => '---|').join(''));
     lines.push('| RSS MB | ' + u.timeline.map((p) => f(p.rss_mb, 0)).join(' | ') + ' |');
     lines.push('| calls/s | ' + u.timeline.map((p) => int(p.calls_per_s)).join(' | ') + ' |', '');
   }
-  lines.push(`### Policies (${r.scaling.policies.planned.join(' / ')})`, '', 'Not measured yet: the end-to-end runs use one policy; `micro/policy.ts` times decisions against larger sets on its own.');
+  lines.push(
+    `### Policies (${r.scaling.policies.planned.join(' / ')})`,
+    '',
+    'Not measured yet: the end-to-end runs use one policy; `micro/policy.ts` times decisions against larger sets on its own.',
+  );
   return lines;
 }
 
@@ -154,7 +192,10 @@ function micro(r: BenchResults): string[] {
     if (m.status === 'measured') lines.push(`| ${m.stage} | ${m.name} | ${hot} | ${int(m.figure.ns_per_op)} | ${int(m.figure.p99_ns_per_op)} | ${int(m.figure.ops_per_s)} |`);
     else lines.push(`| ${m.stage} | ${m.name} | ${hot} | not in the suite: ${m.planned} | | |`);
   }
-  lines.push('', 'In the harness process, after the end-to-end runs. p99 is over batches of about a millisecond each, so it shows GC pauses spread over a batch, not single slow calls.');
+  lines.push(
+    '',
+    'In the harness process, after the end-to-end runs. p99 is over batches of about a millisecond each, so it shows GC pauses spread over a batch, not single slow calls.',
+  );
   return lines;
 }
 
@@ -164,7 +205,10 @@ function memory(r: BenchResults): string[] {
   const s = r.scaling.sessions.find((x) => x.sustained);
   const lines = ['## Where the memory goes', ''];
   if (s?.sustained) {
-    lines.push(`With ${s.sessions} sessions open and idle the gateway holds ${f(s.live_heap_open_mb, 1)} MB of live heap (${f(s.kb_per_session, 1)} KB per session) and ${f(s.rss_open_mb, 1)} MB RSS. After ${f(s.sustained.duration_s, 0)} s of calls on ${s.concurrency} of those sessions it holds ${f(s.sustained.live_heap_after_mb, 1)} MB of live heap — ${int(s.sustained.live_bytes_per_recent_call)} bytes per call made in the last minute — and RSS peaked at ${f(s.sustained.peak_rss_mb, 1)} MB. Memory follows the call rate, not the session count.`, '');
+    lines.push(
+      `With ${s.sessions} sessions open and idle the gateway holds ${f(s.live_heap_open_mb, 1)} MB of live heap (${f(s.kb_per_session, 1)} KB per session) and ${f(s.rss_open_mb, 1)} MB RSS. After ${f(s.sustained.duration_s, 0)} s of calls on ${s.concurrency} of those sessions it holds ${f(s.sustained.live_heap_after_mb, 1)} MB of live heap — ${int(s.sustained.live_bytes_per_recent_call)} bytes per call made in the last minute — and RSS peaked at ${f(s.sustained.peak_rss_mb, 1)} MB. Memory follows the call rate, not the session count.`,
+      '',
+    );
   }
   lines.push(...MEMORY_REMEDY, '');
   return lines;
@@ -181,10 +225,16 @@ function profiles(list: GatewayProfile[]): string[] {
     lines.push('Every latency and throughput target was met in this run, so no CPU profile was taken.');
     return lines;
   }
-  lines.push('A target was missed, so the run took a CPU profile of toolgate under load: a fresh gateway, warmed up, with the V8 sampling profiler (the one `node --cpu-prof` uses) switched on through the inspector for the measured window only, so start-up and module compilation are not in it. Self time: time with the function on top of the stack; percentages are of the gateway\'s busy (non-idle) time.', '');
+  lines.push(
+    "A target was missed, so the run took a CPU profile of toolgate under load: a fresh gateway, warmed up, with the V8 sampling profiler (the one `node --cpu-prof` uses) switched on through the inspector for the measured window only, so start-up and module compilation are not in it. Self time: time with the function on top of the stack; percentages are of the gateway's busy (non-idle) time.",
+    '',
+  );
   for (const p of list) {
     lines.push(`### \`${p.scenario}\` at concurrency ${p.concurrency}`, '');
-    lines.push(`${int(p.throughput_rps)} calls/s while profiled, p50 ${f(p.p50_ms, 3)} ms, p99 ${f(p.p99_ms, 3)} ms, ${f(p.cpu_ms_per_call, 3)} ms CPU per call; the gateway was idle ${f(p.summary.idle_pct, 1)}% of the ${f(p.summary.sampled_ms / 1000, 1)} s sampled. Profile file: \`${p.file}\` (not committed).`, '');
+    lines.push(
+      `${int(p.throughput_rps)} calls/s while profiled, p50 ${f(p.p50_ms, 3)} ms, p99 ${f(p.p99_ms, 3)} ms, ${f(p.cpu_ms_per_call, 3)} ms CPU per call; the gateway was idle ${f(p.summary.idle_pct, 1)}% of the ${f(p.summary.sampled_ms / 1000, 1)} s sampled. Profile file: \`${p.file}\` (not committed).`,
+      '',
+    );
     lines.push('| self % | self ms | function | where |', '|---|---|---|---|');
     for (const e of p.summary.top_functions) lines.push(`| ${f(e.self_pct, 1)} | ${f(e.self_ms, 1)} | \`${e.function}\` | ${e.location ? `\`${e.location}\`` : 'native / V8'} |`);
     lines.push('', 'By area:', '', '| self % | area |', '|---|---|');
@@ -213,7 +263,9 @@ function durableWait(r: BenchResults): string[] {
   for (const d of r.scenarios.filter((s) => s.name === DURABLE_WAIT_DIAGNOSTIC)) {
     const full = r.scenarios.find((s) => s.name === 'toolgate-full-http' && s.concurrency === d.concurrency);
     if (!full) continue;
-    rows.push(`| ${d.concurrency} | ${int(full.throughput_rps)} | ${int(d.throughput_rps)} | ${signed(full.added_p50_ms, 3)} | ${signed(d.added_p50_ms, 3)} | ${signed(full.added_p99_ms, 3)} | ${signed(d.added_p99_ms, 3)} | ${f(full.cpu_ms_per_call, 3)} | ${f(d.cpu_ms_per_call, 3)} |`);
+    rows.push(
+      `| ${d.concurrency} | ${int(full.throughput_rps)} | ${int(d.throughput_rps)} | ${signed(full.added_p50_ms, 3)} | ${signed(d.added_p50_ms, 3)} | ${signed(full.added_p99_ms, 3)} | ${signed(d.added_p99_ms, 3)} | ${f(full.cpu_ms_per_call, 3)} | ${f(d.cpu_ms_per_call, 3)} |`,
+    );
   }
   if (rows.length === 0) return [];
   return [
@@ -231,7 +283,7 @@ function durableWait(r: BenchResults): string[] {
 
 /** From A/B runs with bench/ab.ts and bench/micro/audit-calls.ts (2026-11-24); re-check when the audit path changes. */
 const DURABLE_WAIT_NOTES = [
-  'What the difference is made of is not settled. The CPU column shows the durable path costing about a millisecond more CPU per call at c=1 than the in-memory sink, more than its parts cost on their own (a one-row SQLite commit with `synchronous=FULL`, a round trip to a worker thread, the record\'s canonical bytes and hash). A/B runs with `bench/ab.ts` and `bench/micro/audit-calls.ts` found that neither turning the fsync off (`synchronous=NORMAL`) nor committing on the main thread instead of the writer thread moved c=1 throughput much; riding the outcome record in the next decision\'s commit (one commit per call instead of two) did. Next step: a profile of all of the gateway\'s threads, kernel included (`perf record -g -p <gateway pid>` at c=1 in both scenarios), to see where the extra CPU goes. Forwarding before the record is durable would close the gap by giving up DESIGN.md\'s fail-closed rule; that trade is not made here.',
+  "What the difference is made of is not settled. The CPU column shows the durable path costing about a millisecond more CPU per call at c=1 than the in-memory sink, more than its parts cost on their own (a one-row SQLite commit with `synchronous=FULL`, a round trip to a worker thread, the record's canonical bytes and hash). A/B runs with `bench/ab.ts` and `bench/micro/audit-calls.ts` found that neither turning the fsync off (`synchronous=NORMAL`) nor committing on the main thread instead of the writer thread moved c=1 throughput much; riding the outcome record in the next decision's commit (one commit per call instead of two) did. Next step: a profile of all of the gateway's threads, kernel included (`perf record -g -p <gateway pid>` at c=1 in both scenarios), to see where the extra CPU goes. Forwarding before the record is durable would close the gap by giving up DESIGN.md's fail-closed rule; that trade is not made here.",
 ];
 
 function method(): string[] {
@@ -243,7 +295,7 @@ function method(): string[] {
     '- calls/s is the median over rounds; spread is (max − min) / median of the rounds. × direct and × peer are the median of per-round ratios: each round measures the two back to back, so a ratio compares neighbours in time.',
     '- Added latency is the difference of percentiles (scenario pNN − direct pNN at the same concurrency), not a percentile of differences.',
     '- Peak RSS is VmHWM of the measured process, reset at the start of each measurement through /proc/PID/clear_refs; CPU is utime + stime from /proc/PID/stat over the measurement.',
-    '- The fast fixture answers with plain JSON and no schema validation, so the gateway\'s cost is not hidden in the upstream\'s; server-everything (SDK v1, SSE responses) is the realistic contrast.',
-    '- The driver, the gateway and the upstream share the machine\'s cores: at c=16 and c=64 every scenario is CPU-bound, and a path with more processes has less CPU per process. Compare ratios within one run, not absolute figures across machines.',
+    "- The fast fixture answers with plain JSON and no schema validation, so the gateway's cost is not hidden in the upstream's; server-everything (SDK v1, SSE responses) is the realistic contrast.",
+    "- The driver, the gateway and the upstream share the machine's cores: at c=16 and c=64 every scenario is CPU-bound, and a path with more processes has less CPU per process. Compare ratios within one run, not absolute figures across machines.",
   ];
 }

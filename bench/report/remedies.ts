@@ -12,15 +12,17 @@ export interface Remedy {
   advice: string;
 }
 
-const fn = (name: string | RegExp, where?: RegExp) => (e: SelfTimeEntry): boolean =>
-  (typeof name === 'string' ? e.function === name : name.test(e.function)) && (where === undefined || where.test(e.location));
+const fn =
+  (name: string | RegExp, where?: RegExp) =>
+  (e: SelfTimeEntry): boolean =>
+    (typeof name === 'string' ? e.function === name : name.test(e.function)) && (where === undefined || where.test(e.location));
 
 export const REMEDIES: Remedy[] = [
   {
     title: 'Socket writes (the floor of any HTTP hop)',
     matches: fn(/^(writev|writeGeneric|writevGeneric|writeBuffer|writeUtf8String)$/),
     advice:
-      'Each forwarded call writes twice to a loopback socket: the response to the client and the request to the upstream (writev is the syscall, charged with the kernel\'s loopback delivery). The bare pass-through in the floor-http row pays the same. toolgate cannot remove it except by not adding the hop (a stdio upstream has no second socket write); keep it to one write each — headers and body corked together, as today — and never split a response into write() + end().',
+      "Each forwarded call writes twice to a loopback socket: the response to the client and the request to the upstream (writev is the syscall, charged with the kernel's loopback delivery). The bare pass-through in the floor-http row pays the same. toolgate cannot remove it except by not adding the hop (a stdio upstream has no second socket write); keep it to one write each — headers and body corked together, as today — and never split a response into write() + end().",
   },
   {
     title: 'AbortControllers created per call',
@@ -38,7 +40,7 @@ export const REMEDIES: Remedy[] = [
     title: 'Ed25519 signing of the per-call token',
     matches: fn(/^(sign|signOneShot|Sign)$/),
     advice:
-      'Minting signs one token per allowed call (src/credentials/minter.ts). It cannot be cached (the token names the call and its argument hash), but it can overlap the durable wait: the decision record\'s hash is known before its commit is on disk, so the token could be minted while the commit is in flight instead of after it (needs an audit-sink method that returns the reference before durability).',
+      "Minting signs one token per allowed call (src/credentials/minter.ts). It cannot be cached (the token names the call and its argument hash), but it can overlap the durable wait: the decision record's hash is known before its commit is on disk, so the token could be minted while the commit is in flight instead of after it (needs an audit-sink method that returns the reference before durability).",
   },
   {
     title: 'Async hops on the forwarding path',

@@ -36,7 +36,10 @@ export interface BenchResults {
 
 /** `2026-05-01T10-20-30Z`: sortable and safe in a file name. */
 export function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  return date
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-');
 }
 
 export function writeResults(dir: string, stamp: string, results: BenchResults): string {
@@ -48,7 +51,9 @@ export function writeResults(dir: string, stamp: string, results: BenchResults):
 
 /** The newest results file in `dir` (by name, which is a timestamp). */
 export function latestResults(dir: string): { file: string; results: BenchResults } | undefined {
-  const files = readdirSync(dir).filter((f) => /^\d{4}-.*\.json$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^\d{4}-.*\.json$/.test(f))
+    .sort();
   const file = files.at(-1);
   return file ? { file, results: JSON.parse(readFileSync(join(dir, file), 'utf8')) as BenchResults } : undefined;
 }

@@ -28,21 +28,63 @@ export function evaluateTargets(results: ScenarioResult[], sessions: SessionScal
   for (const c of [1, MODERATE_CONCURRENCY].filter((x) => concurrencies.includes(x))) {
     const r = at(full.http, c);
     if (!r) continue;
-    out.push({ target: 'added latency p50 vs direct', scenario: r.name, concurrency: c, measured: r.added_p50_ms, limit: 1, unit: 'ms', met: r.added_p50_ms !== null && r.added_p50_ms <= 1 });
-    out.push({ target: 'added latency p99 vs direct', scenario: r.name, concurrency: c, measured: r.added_p99_ms, limit: 3, unit: 'ms', met: r.added_p99_ms !== null && r.added_p99_ms <= 3 });
+    out.push({
+      target: 'added latency p50 vs direct',
+      scenario: r.name,
+      concurrency: c,
+      measured: r.added_p50_ms,
+      limit: 1,
+      unit: 'ms',
+      met: r.added_p50_ms !== null && r.added_p50_ms <= 1,
+    });
+    out.push({
+      target: 'added latency p99 vs direct',
+      scenario: r.name,
+      concurrency: c,
+      measured: r.added_p99_ms,
+      limit: 3,
+      unit: 'ms',
+      met: r.added_p99_ms !== null && r.added_p99_ms <= 3,
+    });
   }
   for (const c of concurrencies) {
     const r = at(full.http, c);
-    if (r) out.push({ target: 'throughput ≥ 0.5 × direct', scenario: r.name, concurrency: c, measured: r.x_direct, limit: 0.5, unit: '× direct', met: r.x_direct !== null && r.x_direct >= 0.5 });
+    if (r)
+      out.push({
+        target: 'throughput ≥ 0.5 × direct',
+        scenario: r.name,
+        concurrency: c,
+        measured: r.x_direct,
+        limit: 0.5,
+        unit: '× direct',
+        met: r.x_direct !== null && r.x_direct >= 0.5,
+      });
   }
   for (const c of concurrencies) {
     const r = at(full.stdio, c);
-    if (r) out.push({ target: 'stdio throughput ≥ peer proxy', scenario: r.name, concurrency: c, measured: r.x_peer, limit: 1, unit: '× peer', met: r.x_peer !== null && r.x_peer >= 1 });
+    if (r)
+      out.push({
+        target: 'stdio throughput ≥ peer proxy',
+        scenario: r.name,
+        concurrency: c,
+        measured: r.x_peer,
+        limit: 1,
+        unit: '× peer',
+        met: r.x_peer !== null && r.x_peer >= 1,
+      });
   }
   const s = sessions.find((row) => row.sessions === RSS_SESSIONS);
   if (s) {
     const rss = (label: string, v: number | null | undefined, c: number | null): void =>
-      void out.push({ target: `gateway RSS with ${RSS_SESSIONS} open sessions, ${label}`, scenario: 'scaling: open sessions', concurrency: c, measured: v ?? null, limit: RSS_LIMIT_MB, unit: 'MB', met: v !== null && v !== undefined && v <= RSS_LIMIT_MB });
+      void out.push({
+        target: `gateway RSS with ${RSS_SESSIONS} open sessions, ${label}`,
+        scenario: 'scaling: open sessions',
+        concurrency: c,
+        measured: v ?? null,
+        limit: RSS_LIMIT_MB,
+        unit: 'MB',
+        met: v !== null && v !== undefined && v <= RSS_LIMIT_MB,
+      });
     rss('idle', s.rss_open_mb, null);
     if (s.sustained) rss(`peak over ${Math.round(s.sustained.duration_s)} s of calls`, s.sustained.peak_rss_mb, s.concurrency);
     else rss('peak during calls', s.rss_mb, s.concurrency);

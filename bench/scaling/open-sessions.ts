@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import { gatewayYaml } from '../gateway/config-yaml.js';
-import { launchGateway, type GatewayProcess } from '../gateway/launch.js';
+import { type GatewayProcess, launchGateway } from '../gateway/launch.js';
 import { driveLoad } from '../load/driver.js';
 import { percentiles } from '../load/latency.js';
 import { McpHttpSession } from '../load/mcp-client.js';

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { startChild, waitForLine, type BenchChild } from '../processes/child.js';
 import { freePort } from '../../test/support/free-port.js';
+import { type BenchChild, startChild, waitForLine } from '../processes/child.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,5 +1,5 @@
 import { benchModule } from '../processes/bench-module.js';
-import { startChild, waitForLine, type BenchChild } from '../processes/child.js';
+import { type BenchChild, startChild, waitForLine } from '../processes/child.js';
 
 /** The fast HTTP fixture as a running process; one process serves any number of upstream URLs. */
 export interface FastHttpFixture {

@@ -6,9 +6,10 @@
  * chunk by chunk so SSE answers reach the client as they are produced, and a client that goes
  * away aborts the in-flight exchange.
  */
+
+import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
 
 export type FetchHandler = (request: Request) => Promise<Response>;

@@ -14,10 +14,10 @@
  */
 import { realpathSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { createMcpHandler } from '@modelcontextprotocol/server';
-import { CallVerifier, verifyFetchRequests, type CallChain } from '@toolgate/verify';
+import { type CallChain, CallVerifier, verifyFetchRequests } from '@toolgate/verify';
 import { createCrmMcpServer } from './mcp.js';
 import { listen } from './node-http.js';
 import { CrmStore } from './store.js';
@@ -93,10 +93,16 @@ export async function startCrmServer(options: CrmServerOptions): Promise<CrmServ
   });
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}${MCP_PATH}`;
   if (options.verify !== undefined) {
-    const verifier = new CallVerifier({ jwksUrl: options.verify.jwksUrl, audience: options.verify.audience ?? url, ...(options.verify.issuer !== undefined ? { issuer: options.verify.issuer } : {}) });
+    const verifier = new CallVerifier({
+      jwksUrl: options.verify.jwksUrl,
+      audience: options.verify.audience ?? url,
+      ...(options.verify.issuer !== undefined ? { issuer: options.verify.issuer } : {}),
+    });
     verified = verifyFetchRequests(verifier, recordAndHandle, (chain) => {
       record(chains, chain);
-      log?.(`crm: ${chain.tool} for ${chain.user ?? '(no user)'} by ${chain.agent} via ${chain.gateway.instance ?? chain.gateway.issuer}${chain.audit ? ` (audit ${chain.audit.chain}#${chain.audit.pos})` : ''}`);
+      log?.(
+        `crm: ${chain.tool} for ${chain.user ?? '(no user)'} by ${chain.agent} via ${chain.gateway.instance ?? chain.gateway.issuer}${chain.audit ? ` (audit ${chain.audit.chain}#${chain.audit.pos})` : ''}`,
+      );
     });
   }
 

@@ -3,7 +3,7 @@
  * tenant on first use: a write naming an unknown tenant silently creates it. Keeping tenants
  * apart is therefore the caller's job, which is the point of putting toolgate in front.
  */
-import { ID_PREFIX, type Company, type Contact, type Deal, type Note, type OutboundEmail, type RecordKind, type Task } from './records.js';
+import { type Company, type Contact, type Deal, ID_PREFIX, type Note, type OutboundEmail, type RecordKind, type Task } from './records.js';
 import { seedTenants, type TenantSeed } from './seed.js';
 
 export interface TenantData {

@@ -2,11 +2,19 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import { UnknownTenantError, type EmployeeDirectory } from './directory.js';
-import { CURRENCIES, DEPARTMENTS, EMPLOYEE_STATUSES, summarize, type Employee } from './records.js';
+import { type EmployeeDirectory, UnknownTenantError } from './directory.js';
+import { CURRENCIES, DEPARTMENTS, EMPLOYEE_STATUSES, type Employee, summarize } from './records.js';
 
-const tenant = z.string().min(2).max(32).regex(/^[a-z][a-z0-9-]*$/).describe('Tenant the employee belongs to, e.g. "acme".');
-const employeeId = z.string().regex(/^E[0-9]{4,6}$/).describe('Employee id, e.g. "E1002".');
+const tenant = z
+  .string()
+  .min(2)
+  .max(32)
+  .regex(/^[a-z][a-z0-9-]*$/)
+  .describe('Tenant the employee belongs to, e.g. "acme".');
+const employeeId = z
+  .string()
+  .regex(/^E[0-9]{4,6}$/)
+  .describe('Employee id, e.g. "E1002".');
 const isoDate = z.iso.date().describe('Calendar date, YYYY-MM-DD.');
 const reason = z.string().min(3).max(500);
 

@@ -1,10 +1,10 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { once } from 'node:events';
-import { trustedKeys, type Checkpoint, type TrustedKeys } from './checkpoint.js';
 import { AuditError } from '../pipeline/rejections.js';
+import { type Checkpoint, type TrustedKeys, trustedKeys } from './checkpoint.js';
 import { canonicalBytes } from './hashing.js';
 import { keyIdOf } from './keys.js';
 import type { AuditStore } from './store.js';
@@ -51,14 +51,23 @@ export async function exportBundle(store: AuditStore, dir: string, signingKey?: 
     let last = -1;
     let head: string | null = null;
     for await (const r of store.records(info.chain)) {
-      const line = r.body === null ? JSON.stringify({ chain: r.chain, seq: r.seq, prev: r.prev, hash: r.hash, expired: true }) : `{"hash":${JSON.stringify(r.hash)},"record":${r.body}}`;
+      const line =
+        r.body === null ? JSON.stringify({ chain: r.chain, seq: r.seq, prev: r.prev, hash: r.hash, expired: true }) : `{"hash":${JSON.stringify(r.hash)},"record":${r.body}}`;
       if (!out.write(line + '\n')) await once(out, 'drain');
       records += 1;
       last = r.seq;
       head = r.hash;
     }
     for (const cp of await store.checkpoints(info.chain)) checkpoints.push(JSON.stringify(cp));
-    chains.push({ chain: info.chain, instance: info.instance, startedAt: info.startedAt, ...(info.sealedAt ? { sealedAt: info.sealedAt } : {}), records, lastPosition: last, head });
+    chains.push({
+      chain: info.chain,
+      instance: info.instance,
+      startedAt: info.startedAt,
+      ...(info.sealedAt ? { sealedAt: info.sealedAt } : {}),
+      records,
+      lastPosition: last,
+      head,
+    });
   }
   out.end();
   await once(out, 'finish');
@@ -85,7 +94,13 @@ export async function verifyBundle(dir: string, trustedPems?: string[]): Promise
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
   if (manifest.format !== BUNDLE_FORMAT) throw new AuditError('ERR_AUDIT_BUNDLE', `${manifestPath}: format ${String(manifest.format)}, expected ${BUNDLE_FORMAT}`);
   const keyDir = join(dir, 'keys');
-  const pems = trustedPems ?? (existsSync(keyDir) ? readdirSync(keyDir).filter((f) => f.endsWith('.pem')).map((f) => readFileSync(join(keyDir, f), 'utf8')) : []);
+  const pems =
+    trustedPems ??
+    (existsSync(keyDir)
+      ? readdirSync(keyDir)
+          .filter((f) => f.endsWith('.pem'))
+          .map((f) => readFileSync(join(keyDir, f), 'utf8'))
+      : []);
   const keys = trustedKeys(pems);
   const manifestSigned = manifestSignatureValid(dir, manifest, keys);
 
@@ -119,7 +134,12 @@ export async function verifyBundle(dir: string, trustedPems?: string[]): Promise
     const report = verifierFor(chain).finish(checkpoints.get(chain) ?? [], keys, info?.sealedAt !== undefined);
     // A signed manifest also pins each chain's length: the tail after the last checkpoint counts too.
     if (!report.finding && manifestSigned && info && report.lastPosition < info.lastPosition) {
-      report.finding = { chain, position: report.lastPosition + 1, kind: 'truncated', message: `the signed manifest lists records up to ${info.lastPosition} but the bundle ends at ${report.lastPosition}: records were cut off` };
+      report.finding = {
+        chain,
+        position: report.lastPosition + 1,
+        kind: 'truncated',
+        message: `the signed manifest lists records up to ${info.lastPosition} but the bundle ends at ${report.lastPosition}: records were cut off`,
+      };
     }
     return report;
   });

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { AuditError } from '../pipeline/rejections.js';
 import type { AuditEvent, AuditRef, AuditSink } from '../pipeline/stages.js';
 import { signCheckpoint } from './checkpoint.js';
-import { AuditError } from '../pipeline/rejections.js';
 import { canonicalBytes, GENESIS, sha256Hex } from './hashing.js';
 import type { AuditKeys } from './keys.js';
-import { pendingRecord, RECORD_VERSION, type PendingBody, type RecordBody } from './record.js';
+import { type PendingBody, pendingRecord, RECORD_VERSION, type RecordBody } from './record.js';
 import type { Commitment, Redactor } from './redaction.js';
-import { columnsOf, type AuditStore, type PayloadRow, type StoredRecord } from './store.js';
+import { type AuditStore, columnsOf, type PayloadRow, type StoredRecord } from './store.js';
 
 export interface ChainedLogOptions {
   instance: string;
@@ -95,7 +95,11 @@ export class ChainedAuditLog implements AuditSink {
       await store.startChain({ chain: log.chain, instance: options.instance, startedAt: new Date().toISOString() });
       const sealed = await log.sealOrphans();
       await log.expire();
-      await log.record({ kind: 'chain.start', at: new Date(), detail: { instance: options.instance, store: store.kind, keyId: keys.keyId, schema: RECORD_VERSION, sealedChains: sealed } });
+      await log.record({
+        kind: 'chain.start',
+        at: new Date(),
+        detail: { instance: options.instance, store: store.kind, keyId: keys.keyId, schema: RECORD_VERSION, sealedChains: sealed },
+      });
       await log.checkpoint();
     } catch (err) {
       await store.close();
@@ -251,7 +255,15 @@ export class ChainedAuditLog implements AuditSink {
   private async sealOrphans(): Promise<string[]> {
     const sealed: string[] = [];
     for (const tail of await this.store.claimOrphanedChains()) {
-      const body: RecordBody = { v: RECORD_VERSION, chain: tail.chain, seq: tail.seq + 1, prev: tail.hash, at: new Date().toISOString(), kind: 'chain.seal', detail: { reason: 'recovered after the writer stopped without sealing', sealedBy: this.chain } };
+      const body: RecordBody = {
+        v: RECORD_VERSION,
+        chain: tail.chain,
+        seq: tail.seq + 1,
+        prev: tail.hash,
+        at: new Date().toISOString(),
+        kind: 'chain.seal',
+        detail: { reason: 'recovered after the writer stopped without sealing', sealedBy: this.chain },
+      };
       const bytes = canonicalBytes(body);
       const hash = sha256Hex(bytes);
       await this.store.append([{ chain: tail.chain, seq: body.seq, prev: body.prev, hash, at: body.at, kind: body.kind, body: bytes }], []);
@@ -266,6 +278,7 @@ export class ChainedAuditLog implements AuditSink {
   private async expire(): Promise<void> {
     const before = new Date(Date.now() - this.options.retentionDays * 24 * 3600 * 1000);
     const removed = await this.store.expire(before);
-    if (removed.records + removed.payloads > 0) this.options.log?.('info', `audit: retention removed ${removed.records} record payload(s) and ${removed.payloads} committed value(s) older than ${before.toISOString()}`);
+    if (removed.records + removed.payloads > 0)
+      this.options.log?.('info', `audit: retention removed ${removed.records} record payload(s) and ${removed.payloads} committed value(s) older than ${before.toISOString()}`);
   }
 }

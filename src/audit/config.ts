@@ -40,7 +40,10 @@ export const auditSection = z
         .string({ error: 'expected a postgres:// URL' })
         .refine((v) => /^postgres(ql)?:\/\//.test(v), { error: 'expected a postgres:// or postgresql:// URL (put secrets in ${ENV})' })
         .optional(),
-      schema: z.string({ error: 'expected a schema name' }).regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'expected a schema name of lowercase letters, digits and _' }).optional(),
+      schema: z
+        .string({ error: 'expected a schema name' })
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'expected a schema name of lowercase letters, digits and _' })
+        .optional(),
       instance: z.string({ error: 'expected an instance name' }).min(1).optional(),
       keys: z.string({ error: 'expected a folder path' }).min(1, { error: 'expected a folder path' }).optional(),
       checkpoint: z
@@ -57,9 +60,15 @@ export const auditSection = z
             default: mode.optional(),
             detect_secrets: z.boolean({ error: 'expected true or false' }).optional(),
             tools: z
-              .record(z.string(), z.record(z.string().regex(/^[^.]+(\.[^.]+)*$/, { error: 'expected a dotted argument path like contact.email' }), mode, { error: 'expected a mapping of argument paths to keep, hmac, commit or drop' }), {
-                error: 'expected a mapping of tool names (or "*") to argument rules',
-              })
+              .record(
+                z.string(),
+                z.record(z.string().regex(/^[^.]+(\.[^.]+)*$/, { error: 'expected a dotted argument path like contact.email' }), mode, {
+                  error: 'expected a mapping of argument paths to keep, hmac, commit or drop',
+                }),
+                {
+                  error: 'expected a mapping of tool names (or "*") to argument rules',
+                },
+              )
               .optional(),
           },
           { error: 'expected a mapping with default, detect_secrets and tools' },
@@ -71,7 +80,8 @@ export const auditSection = z
   .superRefine((a, ctx) => {
     const store = a.store ?? 'sqlite';
     if (store === 'postgres' && a.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'store: postgres needs url (e.g. url: ${AUDIT_DATABASE_URL})' });
-    if (store === 'sqlite' && a.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'url is for store: postgres; this section uses sqlite (set store: postgres, or use path)' });
+    if (store === 'sqlite' && a.url !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'url is for store: postgres; this section uses sqlite (set store: postgres, or use path)' });
     if (store === 'postgres' && a.path !== undefined) ctx.addIssue({ code: 'custom', path: ['path'], message: 'path is for store: sqlite; this section uses postgres' });
   });
 

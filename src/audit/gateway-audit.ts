@@ -36,7 +36,13 @@ interface SessionLike {
 export function recordSessionStart(audit: AuditSink, session: SessionLike, logger: Logger): void {
   const client = session.clientInfo ? { name: session.clientInfo.name, version: session.clientInfo.version } : undefined;
   void audit
-    .record({ kind: 'session.start', at: new Date(), sessionId: session.id, principal: session.principal, detail: { protocolVersion: session.protocolVersion, ...(client ? { client } : {}) } })
+    .record({
+      kind: 'session.start',
+      at: new Date(),
+      sessionId: session.id,
+      principal: session.principal,
+      detail: { protocolVersion: session.protocolVersion, ...(client ? { client } : {}) },
+    })
     .catch((err: Error) => logger.log('error', `audit: session start of ${session.id} not recorded: ${err.message}`));
 }
 

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import type { Checkpoint } from './checkpoint.js';
 import { AuditError } from '../pipeline/rejections.js';
+import type { Checkpoint } from './checkpoint.js';
 import { storeError } from './sqlite-store.js';
-import { filterConditions, type AuditStore, type ChainInfo, type ChainTail, type PayloadRow, type RecordFilter, type StoredRecord } from './store.js';
+import { type AuditStore, type ChainInfo, type ChainTail, filterConditions, type PayloadRow, type RecordFilter, type StoredRecord } from './store.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -121,7 +121,13 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async addCheckpoint(cp: Checkpoint): Promise<void> {
-    await this.write((c) => c.query(`INSERT INTO ${this.schema}.checkpoints (chain, position, body) VALUES ($1, $2, $3) ON CONFLICT (chain, position) DO UPDATE SET body = EXCLUDED.body`, [cp.chain, cp.position, JSON.stringify(cp)]));
+    await this.write((c) =>
+      c.query(`INSERT INTO ${this.schema}.checkpoints (chain, position, body) VALUES ($1, $2, $3) ON CONFLICT (chain, position) DO UPDATE SET body = EXCLUDED.body`, [
+        cp.chain,
+        cp.position,
+        JSON.stringify(cp),
+      ]),
+    );
   }
 
   async markSealed(chain: string, at: string): Promise<void> {
@@ -132,7 +138,9 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async addPublicKey(keyId: string, pem: string): Promise<void> {
-    await this.write((c) => c.query(`INSERT INTO ${this.schema}.keys (key_id, public_pem, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [keyId, pem, new Date().toISOString()]));
+    await this.write((c) =>
+      c.query(`INSERT INTO ${this.schema}.keys (key_id, public_pem, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [keyId, pem, new Date().toISOString()]),
+    );
   }
 
   async publicKeys(): Promise<string[]> {
@@ -147,7 +155,10 @@ export class PostgresAuditStore implements AuditStore {
   async *records(chain: string): AsyncIterable<StoredRecord> {
     let after = -1;
     for (;;) {
-      const rows = await this.read<StoredRecord & { seq: string }>(`SELECT chain, seq, prev, hash, at, kind, body FROM ${this.schema}.records WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT 5000`, [chain, after]);
+      const rows = await this.read<StoredRecord & { seq: string }>(
+        `SELECT chain, seq, prev, hash, at, kind, body FROM ${this.schema}.records WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT 5000`,
+        [chain, after],
+      );
       for (const r of rows) yield { ...r, seq: Number(r.seq) };
       if (rows.length < 5000) return;
       after = Number(rows[rows.length - 1]!.seq);
@@ -155,7 +166,9 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async checkpoints(chain: string): Promise<Checkpoint[]> {
-    return (await this.read<{ body: string }>(`SELECT body FROM ${this.schema}.checkpoints WHERE chain = $1 ORDER BY position`, [chain])).map((r) => JSON.parse(r.body) as Checkpoint);
+    return (await this.read<{ body: string }>(`SELECT body FROM ${this.schema}.checkpoints WHERE chain = $1 ORDER BY position`, [chain])).map(
+      (r) => JSON.parse(r.body) as Checkpoint,
+    );
   }
 
   async query(filter: RecordFilter): Promise<StoredRecord[]> {
@@ -175,7 +188,10 @@ export class PostgresAuditStore implements AuditStore {
   async expire(before: Date): Promise<{ records: number; payloads: number }> {
     return this.write(async (c) => {
       const cutoff = before.toISOString();
-      const r = await c.query(`UPDATE ${this.schema}.records SET body = NULL, agent_id = NULL, user_id = NULL, tenant = NULL, tool = NULL, session = NULL, trace = NULL, request = NULL WHERE at < $1 AND body IS NOT NULL`, [cutoff]);
+      const r = await c.query(
+        `UPDATE ${this.schema}.records SET body = NULL, agent_id = NULL, user_id = NULL, tenant = NULL, tool = NULL, session = NULL, trace = NULL, request = NULL WHERE at < $1 AND body IS NOT NULL`,
+        [cutoff],
+      );
       const p = await c.query(`DELETE FROM ${this.schema}.payloads WHERE at < $1`, [cutoff]);
       return { records: r.rowCount ?? 0, payloads: p.rowCount ?? 0 };
     });

@@ -106,7 +106,8 @@ export function pendingRecord(event: AuditEvent, redactor: Redactor): PendingRec
     body.policies = [...d.policies];
     if (d.errors.length > 0) body.policyErrors = d.errors.map((e) => withoutSecrets(e) as string);
     if (d.policySetHash !== undefined) body.policySetHash = d.policySetHash;
-    if (d.shadow) body.shadow = { verdict: d.shadow.verdict, policies: [...d.shadow.policies], ...(d.shadow.policySetHash !== undefined ? { policySetHash: d.shadow.policySetHash } : {}) };
+    if (d.shadow)
+      body.shadow = { verdict: d.shadow.verdict, policies: [...d.shadow.policies], ...(d.shadow.policySetHash !== undefined ? { policySetHash: d.shadow.policySetHash } : {}) };
     if (ctx?.receivedAt) body.latencyMs = round(event.at.getTime() - ctx.receivedAt.getTime());
   }
   const o = event.outcome;

@@ -84,7 +84,11 @@ export class Redactor {
       case 'drop':
         return { $redacted: 'drop' };
       case 'hmac':
-        return { $hmac: createHmac('sha256', this.tenantKey(tenant)).update(canonicalBytes(value ?? null)).digest('hex') };
+        return {
+          $hmac: createHmac('sha256', this.tenantKey(tenant))
+            .update(canonicalBytes(value ?? null))
+            .digest('hex'),
+        };
       case 'commit': {
         const salt = randomBytes(16).toString('hex');
         const text = canonicalBytes(value ?? null);

@@ -1,12 +1,12 @@
-import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import type { Checkpoint } from './checkpoint.js';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import { AuditError } from '../pipeline/rejections.js';
-import { filterConditions, type AuditStore, type ChainInfo, type ChainTail, type PayloadRow, type RecordFilter, type StoredRecord } from './store.js';
+import type { Checkpoint } from './checkpoint.js';
+import { type AuditStore, type ChainInfo, type ChainTail, filterConditions, type PayloadRow, type RecordFilter, type StoredRecord } from './store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chains (chain TEXT PRIMARY KEY, instance TEXT NOT NULL, started_at TEXT NOT NULL, sealed_at TEXT, host TEXT, pid INTEGER);
@@ -42,8 +42,10 @@ export class SqliteAuditStore implements AuditStore {
   private broken?: Error;
   private readonly waiting = new Map<number, { resolve(): void; reject(err: Error): void }>();
 
-  constructor(readonly path: string, private readonly options: { readonly?: boolean; writerThread?: boolean } = {}) {
-  }
+  constructor(
+    readonly path: string,
+    private readonly options: { readonly?: boolean; writerThread?: boolean } = {},
+  ) {}
 
   get location(): string {
     return this.path;
@@ -76,12 +78,18 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async startChain(info: ChainInfo): Promise<void> {
-    this.run(() => this.db.prepare('INSERT INTO chains (chain, instance, started_at, host, pid) VALUES (?, ?, ?, ?, ?)').run(info.chain, info.instance, info.startedAt, hostname(), process.pid));
+    this.run(() =>
+      this.db.prepare('INSERT INTO chains (chain, instance, started_at, host, pid) VALUES (?, ?, ?, ?, ?)').run(info.chain, info.instance, info.startedAt, hostname(), process.pid),
+    );
     this.mine.add(info.chain);
   }
 
   async claimOrphanedChains(): Promise<ChainTail[]> {
-    const rows = this.db.prepare('SELECT chain, host, pid FROM chains WHERE sealed_at IS NULL ORDER BY started_at').all() as Array<{ chain: string; host: string | null; pid: number | null }>;
+    const rows = this.db.prepare('SELECT chain, host, pid FROM chains WHERE sealed_at IS NULL ORDER BY started_at').all() as Array<{
+      chain: string;
+      host: string | null;
+      pid: number | null;
+    }>;
     const tails: ChainTail[] = [];
     for (const { chain, host, pid } of rows) {
       if (this.mine.has(chain)) continue;
@@ -157,7 +165,9 @@ export class SqliteAuditStore implements AuditStore {
     return this.run(() =>
       this.db.transaction(() => {
         const records = this.db
-          .prepare('UPDATE records SET body = NULL, agent_id = NULL, user_id = NULL, tenant = NULL, tool = NULL, session = NULL, trace = NULL, request = NULL WHERE at < ? AND body IS NOT NULL')
+          .prepare(
+            'UPDATE records SET body = NULL, agent_id = NULL, user_id = NULL, tenant = NULL, tool = NULL, session = NULL, trace = NULL, request = NULL WHERE at < ? AND body IS NOT NULL',
+          )
           .run(cutoff).changes;
         const payloads = this.db.prepare('DELETE FROM payloads WHERE at < ?').run(cutoff).changes;
         return { records, payloads };

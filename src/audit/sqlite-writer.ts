@@ -3,8 +3,9 @@
  * fsync, 0.3–6 ms here); done on the gateway's own thread it would stall every request in
  * flight for that long. Here it stalls only this thread, and the next batch gathers meanwhile.
  */
-import Database from 'better-sqlite3';
+
 import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 
 interface AppendMessage {
   id: number;

@@ -99,7 +99,16 @@ export function filterConditions(filter: RecordFilter, placeholder: (n: number) 
     args.push(value);
     where.push(`${condition} ${placeholder(args.length)}`);
   };
-  const eq: Array<[keyof RecordFilter, string]> = [['user', 'user_id'], ['agent', 'agent_id'], ['tool', 'tool'], ['verdict', 'verdict'], ['session', 'session'], ['trace', 'trace'], ['kind', 'kind'], ['chain', 'chain']];
+  const eq: Array<[keyof RecordFilter, string]> = [
+    ['user', 'user_id'],
+    ['agent', 'agent_id'],
+    ['tool', 'tool'],
+    ['verdict', 'verdict'],
+    ['session', 'session'],
+    ['trace', 'trace'],
+    ['kind', 'kind'],
+    ['chain', 'chain'],
+  ];
   for (const [key, column] of eq) if (filter[key] !== undefined) add(`${column} =`, filter[key]);
   if (filter.from) add('at >=', filter.from.toISOString());
   if (filter.to) add('at <', filter.to.toISOString());
@@ -107,7 +116,14 @@ export function filterConditions(filter: RecordFilter, placeholder: (n: number) 
 }
 
 /** Query columns of a record body (the body is already redacted). */
-export function columnsOf(body: { principal?: { agent?: string; user?: string; tenant?: string }; tool?: string; verdict?: string; session?: string; trace?: string; request?: string }): Pick<StoredRecord, 'agent' | 'user' | 'tenant' | 'tool' | 'verdict' | 'session' | 'trace' | 'request'> {
+export function columnsOf(body: {
+  principal?: { agent?: string; user?: string; tenant?: string };
+  tool?: string;
+  verdict?: string;
+  session?: string;
+  trace?: string;
+  request?: string;
+}): Pick<StoredRecord, 'agent' | 'user' | 'tenant' | 'tool' | 'verdict' | 'session' | 'trace' | 'request'> {
   return {
     agent: body.principal?.agent ?? null,
     user: body.principal?.user ?? null,

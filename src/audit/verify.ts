@@ -1,4 +1,4 @@
-import { checkpointSignatureValid, type Checkpoint, type TrustedKeys } from './checkpoint.js';
+import { type Checkpoint, checkpointSignatureValid, type TrustedKeys } from './checkpoint.js';
 import { GENESIS, sha256Hex } from './hashing.js';
 
 /** What a verifier found wrong, named by the first record position it concerns. */
@@ -116,12 +116,21 @@ export class ChainVerifier {
           // Two records claim one position: the one the next record links to is the original.
           const next = rows[i + 1];
           const forgedIsPrevious = next !== undefined && next.prev === r.hash;
-          return this.found(r.seq, 'inserted', `a second record claims position ${r.seq}; the ${forgedIsPrevious ? 'first' : 'second'} of the two (hash ${(forgedIsPrevious ? rows[i - 1]! : r).hash.slice(0, 12)}…) is not part of the chain: it was inserted`);
+          return this.found(
+            r.seq,
+            'inserted',
+            `a second record claims position ${r.seq}; the ${forgedIsPrevious ? 'first' : 'second'} of the two (hash ${(forgedIsPrevious ? rows[i - 1]! : r).hash.slice(0, 12)}…) is not part of the chain: it was inserted`,
+          );
         }
         return this.found(Math.min(r.seq, expected), 'reordered', `record ${r.seq} is stored after record ${expected - 1}: records were reordered`);
       }
       if (r.prev !== prevHash) {
-        if (i >= 2 && r.prev === rows[i - 2]!.hash) return this.found(rows[i - 1]!.seq, 'inserted', `record ${rows[i - 1]!.seq} is not linked to by the record after it, which links to record ${rows[i - 2]!.seq}: it was inserted`);
+        if (i >= 2 && r.prev === rows[i - 2]!.hash)
+          return this.found(
+            rows[i - 1]!.seq,
+            'inserted',
+            `record ${rows[i - 1]!.seq} is not linked to by the record after it, which links to record ${rows[i - 2]!.seq}: it was inserted`,
+          );
         if (i === 0) return this.found(r.seq, 'edited', `record ${r.seq} does not start from the genesis link: the start of the chain was altered`);
         return this.found(rows[i - 1]!.seq, 'edited', `record ${rows[i - 1]!.seq} is not the record that record ${r.seq} links to: it was altered and re-hashed, or replaced`);
       }
@@ -137,13 +146,25 @@ export class ChainVerifier {
     let verifiedUpTo = -1;
     for (const cp of [...checkpoints].sort((a, b) => a.position - b.position)) {
       if (cp.chain !== this.chain || !checkpointSignatureValid(cp, keys)) {
-        return this.found(cp.position, 'bad-checkpoint', `the checkpoint at position ${cp.position} is not signed by a trusted key (key ${cp.keyId?.slice(0, 16)}…): forged or altered`);
+        return this.found(
+          cp.position,
+          'bad-checkpoint',
+          `the checkpoint at position ${cp.position} is not signed by a trusted key (key ${cp.keyId?.slice(0, 16)}…): forged or altered`,
+        );
       }
       if (cp.position > last) {
-        return this.found(last + 1, 'truncated', `a signed checkpoint covers position ${cp.position} but the chain ends at ${last}: records ${last + 1} to ${cp.position} were cut off`);
+        return this.found(
+          last + 1,
+          'truncated',
+          `a signed checkpoint covers position ${cp.position} but the chain ends at ${last}: records ${last + 1} to ${cp.position} were cut off`,
+        );
       }
       if (hashAt.get(cp.position) !== cp.head) {
-        return this.found(verifiedUpTo + 1, 'edited', `the records between positions ${verifiedUpTo + 1} and ${cp.position} are not the ones the checkpoint at ${cp.position} signed: rewritten`);
+        return this.found(
+          verifiedUpTo + 1,
+          'edited',
+          `the records between positions ${verifiedUpTo + 1} and ${cp.position} are not the ones the checkpoint at ${cp.position} signed: rewritten`,
+        );
       }
       verifiedUpTo = cp.position;
     }

@@ -34,7 +34,12 @@ export function pinKey(upstream: string, tool: string): string {
 }
 
 export function definitionHash(definition: unknown): string {
-  return 'sha256:' + createHash('sha256').update(canonicalize(definition) ?? 'null').digest('hex');
+  return (
+    'sha256:' +
+    createHash('sha256')
+      .update(canonicalize(definition) ?? 'null')
+      .digest('hex')
+  );
 }
 
 export class PinStore {

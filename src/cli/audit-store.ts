@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { resolveAudit, stateHome, type AuditSettings } from '../audit/config.js';
+import { type AuditSettings, resolveAudit, stateHome } from '../audit/config.js';
 import { auditKeysDir, auditStoreFor } from '../audit/open.js';
 import type { AuditStore } from '../audit/store.js';
 import { loadConfig } from '../config/load.js';

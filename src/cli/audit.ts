@@ -60,7 +60,9 @@ export async function runAudit(args: string[]): Promise<number> {
   try {
     switch (command) {
       case 'verify':
-        return values.bundle ? printReport(await verifyBundle(values.bundle, trustedPems(values)), values.json) : await withStore(values, async (store, keysDir) => printReport(await verifyStore(store, trustedKeys(await storeTrust(values, keysDir, store))), values.json));
+        return values.bundle
+          ? printReport(await verifyBundle(values.bundle, trustedPems(values)), values.json)
+          : await withStore(values, async (store, keysDir) => printReport(await verifyStore(store, trustedKeys(await storeTrust(values, keysDir, store))), values.json));
       case 'query':
         return await withStore(values, async (store) => printRecords(await store.query(filterFrom(values)), values.json));
       case 'export':
@@ -68,7 +70,9 @@ export async function runAudit(args: string[]): Promise<number> {
         return await withStore(values, async (store, keysDir) => {
           const manifest = await exportBundle(store, resolve(values.out!), signingKeyFrom(join(keysDir, 'audit-checkpoint.pem')));
           const records = manifest.chains.reduce((n, c) => n + c.records, 0);
-          process.stdout.write(`exported ${records} records in ${manifest.chains.length} chain(s) to ${values.out}\nverify offline: toolgate audit verify --bundle ${values.out}\n`);
+          process.stdout.write(
+            `exported ${records} records in ${manifest.chains.length} chain(s) to ${values.out}\nverify offline: toolgate audit verify --bundle ${values.out}\n`,
+          );
           return 0;
         });
       default:
@@ -145,7 +149,13 @@ function printRecords(rows: StoredRecord[], json?: boolean): number {
   const header = ['time (UTC)', 'position', 'kind', 'agent', 'user', 'tool', 'verdict', 'session'];
   const table = rows.map((r) => [r.at, `${r.chain.slice(0, 8)}:${r.seq}`, r.kind, r.agent ?? '', r.user ?? '', r.tool ?? '', r.verdict ?? '', (r.session ?? '').slice(0, 12)]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
-  for (const row of [header, ...table]) process.stdout.write(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+  for (const row of [header, ...table])
+    process.stdout.write(
+      row
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
   process.stdout.write(`${rows.length} record(s)\n`);
   return 0;
 }

@@ -8,15 +8,15 @@
  */
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import { timeOption, withAuditStore } from './audit-store.js';
-import { UsageError } from './usage.js';
-import { observeCalls, type TimeRange } from '../least-privilege/observed.js';
 import { compareShadow, renderComparison } from '../least-privilege/disagreements.js';
-import { PolicyLoadError } from '../policy/errors.js';
+import { observeCalls, type TimeRange } from '../least-privilege/observed.js';
 import { NoShadowSet, PromotionRefused, promoteShadow, renderPromotion } from '../least-privilege/promote.js';
 import { NothingObserved } from '../least-privilege/suggest.js';
 import { OutDirNotEmpty, suggestPolicies, summary } from '../least-privilege/suggest-command.js';
+import { PolicyLoadError } from '../policy/errors.js';
 import { NoPolicySection } from '../policy/workbench.js';
+import { timeOption, withAuditStore } from './audit-store.js';
+import { UsageError } from './usage.js';
 
 type Out = (s: string) => void;
 
@@ -40,14 +40,19 @@ export async function runCandidate(sub: 'suggest' | 'shadow' | 'promote', o: Can
     const config = loadConfig(o.config);
     const observation = await withAuditStore({ config: o.config }, (store) => observeCalls(store, range));
     if (sub === 'suggest') {
-      const s = await suggestPolicies(config, observation, { out: o.out ?? DEFAULT_SUGGEST_OUT, ...(o.force ? { force: true } : {}), ...(o.at ? { at: new Date(o.at).toISOString() } : {}) });
+      const s = await suggestPolicies(config, observation, {
+        out: o.out ?? DEFAULT_SUGGEST_OUT,
+        ...(o.force ? { force: true } : {}),
+        ...(o.at ? { at: new Date(o.at).toISOString() } : {}),
+      });
       out(summary(s));
       return 0;
     }
     if (sub === 'shadow') {
       const comparison = compareShadow(observation.calls);
       if (comparison.evaluated === 0) {
-        if (!config.policy?.shadowFiles.length) throw new UsageError(`${o.config} has no policy.shadow and no decision in the range carries a shadow verdict; configure policy.shadow: <files> and run traffic first`);
+        if (!config.policy?.shadowFiles.length)
+          throw new UsageError(`${o.config} has no policy.shadow and no decision in the range carries a shadow verdict; configure policy.shadow: <files> and run traffic first`);
         err(`no decision in the range was evaluated by a shadow set (policy.shadow is configured: has the gateway run with it since?)\n`);
         return 1;
       }

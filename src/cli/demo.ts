@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
-import { startGateway, StartupError } from '../gateway.js';
 import { startCrmServer } from '../../examples/crm/server.js';
+import { loadConfig } from '../config/load.js';
+import { StartupError, startGateway } from '../gateway.js';
+import { examplePoliciesDir } from '../policy/examples.js';
 import { untilSignal } from './serve.js';
 import { cliCommand } from './token.js';
-import { examplePoliciesDir } from '../policy/examples.js';
 import { asksForHelp } from './usage.js';
 
 const USAGE = `usage: toolgate demo [--port PORT] [--crm-port PORT]
@@ -69,7 +69,24 @@ export async function runDemo(args: string[]): Promise<number> {
  * scopes` shows which of them allowed calls ever needed.
  */
 export function demoConfig(o: { port: number; crmUrl: string; hr: { command: string; args: string[] }; policies: string }): string {
-  const crmWrites = ['create_company', 'create_contact', 'create_deal', 'create_note', 'create_task', 'update_company', 'update_contact', 'update_deal', 'update_deal_stage', 'update_note', 'update_task', 'write_contact', 'merge_contacts', 'add_note', 'complete_task', 'bulk_email'];
+  const crmWrites = [
+    'create_company',
+    'create_contact',
+    'create_deal',
+    'create_note',
+    'create_task',
+    'update_company',
+    'update_contact',
+    'update_deal',
+    'update_deal_stage',
+    'update_note',
+    'update_task',
+    'write_contact',
+    'merge_contacts',
+    'add_note',
+    'complete_task',
+    'bulk_email',
+  ];
   const crmDeletes = ['delete_company', 'delete_contact', 'delete_deal', 'delete_note', 'delete_task'];
   return [
     '# Written by `toolgate demo` on every start; paths are relative to this folder.',

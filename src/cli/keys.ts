@@ -77,6 +77,9 @@ function where(config: string | undefined, file: string | undefined): { path: st
   if (config === undefined) return { path: resolve(file ?? DEFAULT_FILE), algorithm: 'Ed25519', overlap: 3600 };
   const credentials = loadConfig(config).credentials;
   if (credentials === undefined) throw new UsageError(`${config} has no credentials: section`);
-  if (credentials.keys.source !== 'file') throw new UsageError(`${config} takes its keys from ${credentials.keys.source === 'env' ? `environment variable ${credentials.keys.variable}; rotate with --file and load the file's content into it` : 'memory (ephemeral); nothing to rotate'}`);
+  if (credentials.keys.source !== 'file')
+    throw new UsageError(
+      `${config} takes its keys from ${credentials.keys.source === 'env' ? `environment variable ${credentials.keys.variable}; rotate with --file and load the file's content into it` : 'memory (ephemeral); nothing to rotate'}`,
+    );
   return { path: credentials.keys.path, algorithm: credentials.algorithm, overlap: credentials.rotationOverlapSeconds };
 }

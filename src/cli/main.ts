@@ -1,13 +1,13 @@
 #!/usr/bin/env node
+import { VERSION } from '../version.js';
 import { runAudit } from './audit.js';
 import { runDemo } from './demo.js';
 import { runKeys } from './keys.js';
 import { runPolicy } from './policy.js';
 import { runReport } from './report.js';
-import { runTools } from './tools.js';
 import { runServe } from './serve.js';
 import { runToken } from './token.js';
-import { VERSION } from '../version.js';
+import { runTools } from './tools.js';
 
 const USAGE = `toolgate — an authorization gateway for MCP
 

@@ -10,12 +10,12 @@ import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
+import type { GatewayConfig } from '../config/types.js';
 import { PolicyLoadError } from '../policy/errors.js';
-import { ask, type Answer, type Question } from '../policy/explain.js';
+import { type Answer, ask, type Question } from '../policy/explain.js';
 import { NoPolicySection, openWorkbench, type Workbench } from '../policy/workbench.js';
 import { runCandidate } from './candidate.js';
 import { asksForHelp } from './usage.js';
-import type { GatewayConfig } from '../config/types.js';
 
 const USAGE = `usage: toolgate policy validate --config FILE
        toolgate policy test TESTFILE --config FILE [--policies DIR]

@@ -4,21 +4,21 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { GatewayConfig } from '../config/types.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
+import type { GatewayConfig } from '../config/types.js';
 import { GrantOracle, permitScopes } from '../least-privilege/grants.js';
+import { type Observation, observeCalls, type TimeRange } from '../least-privilege/observed.js';
+import { scopeReport } from '../least-privilege/scope-report.js';
+import { scopesText } from '../least-privilege/scope-report-text.js';
+import { type CatalogTool, GROUPINGS, type GroupBy, usageReport } from '../least-privilege/usage-report.js';
+import { usageHtml } from '../least-privilege/usage-report-html.js';
+import { usageText } from '../least-privilege/usage-report-table.js';
 import { PolicyLoadError } from '../policy/errors.js';
 import { ToolKinds } from '../policy/kinds.js';
 import { readPolicies } from '../policy/source.js';
 import { openWorkbench } from '../policy/workbench.js';
-import { observeCalls, type Observation, type TimeRange } from '../least-privilege/observed.js';
-import { scopeReport } from '../least-privilege/scope-report.js';
-import { scopesText } from '../least-privilege/scope-report-text.js';
-import { GROUPINGS, usageReport, type CatalogTool, type GroupBy } from '../least-privilege/usage-report.js';
-import { usageHtml } from '../least-privilege/usage-report-html.js';
-import { usageText } from '../least-privilege/usage-report-table.js';
-import { timeOption, withAuditStore, type StoreOptions } from './audit-store.js';
+import { type StoreOptions, timeOption, withAuditStore } from './audit-store.js';
 import { asksForHelp, UsageError } from './usage.js';
 
 const USAGE = `usage:
@@ -73,7 +73,10 @@ export async function runReport(args: string[], out: Out = (s) => process.stdout
       ...(values.until ? { to: timeOption(values.until, '--until') } : {}),
     };
     if (range.from && range.to && range.from >= range.to) throw new UsageError('--since must be before --until');
-    if (!values.config) throw new UsageError(`report ${command} needs --config FILE: the ${command === 'usage' ? 'policy set and the live catalog give the "granted" side' : 'upstreams and their scopes come from it'}`);
+    if (!values.config)
+      throw new UsageError(
+        `report ${command} needs --config FILE: the ${command === 'usage' ? 'policy set and the live catalog give the "granted" side' : 'upstreams and their scopes come from it'}`,
+      );
     const config = loadConfig(values.config);
     if (!config.policy) throw new UsageError(`${config.source} has no policy: section, so nothing says what agents are granted; report ${command} needs the gateway's policy set`);
     const observation = await withAuditStore(storeOf(values), (store) => observeCalls(store, range));
@@ -103,7 +106,12 @@ async function usage(config: GatewayConfig, observation: Observation, by: GroupB
   try {
     const oracle = new GrantOracle(policy, bench.stage.view, config.upstreams);
     const kinds = new ToolKinds(policy.kinds);
-    const catalog: CatalogTool[] = [...bench.registry.catalog.entries('tools')].map((e) => ({ upstream: e.upstream, target: e.original, tool: e.exposed, kind: kinds.of(e.upstream, e.original) }));
+    const catalog: CatalogTool[] = [...bench.registry.catalog.entries('tools')].map((e) => ({
+      upstream: e.upstream,
+      target: e.original,
+      tool: e.exposed,
+      kind: kinds.of(e.upstream, e.original),
+    }));
     const down = config.upstreams.filter((u) => !catalog.some((t) => t.upstream === u.id)).map((u) => u.id);
     if (down.length > 0) err(`toolgate report usage: no tools from ${down.join(', ')} (down or empty): nothing of it counts as granted\n`);
     const baseline = Object.fromEntries(config.upstreams.map((u) => [u.id, u.scopes ?? []]));

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import { startGateway, StartupError, type RunningGateway } from '../gateway.js';
+import { type RunningGateway, StartupError, startGateway } from '../gateway.js';
 import { asksForHelp } from './usage.js';
 
 const USAGE = `usage: toolgate serve --config FILE

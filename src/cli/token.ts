@@ -50,7 +50,9 @@ export async function runToken(args: string[]): Promise<number> {
     file = readDevIssuer(path);
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    process.stderr.write(`toolgate token: ${missing ? `${path} does not exist; start \`toolgate demo\` (or a gateway with auth.dev_issuer: true) in this directory first` : (err as Error).message}\n`);
+    process.stderr.write(
+      `toolgate token: ${missing ? `${path} does not exist; start \`toolgate demo\` (or a gateway with auth.dev_issuer: true) in this directory first` : (err as Error).message}\n`,
+    );
     return 1;
   }
   const tenant = values.tenant ?? (values.user ? DEMO_TENANTS[values.user] : undefined);

@@ -5,11 +5,11 @@
  * watches the store; SIGHUP also reloads).
  */
 import { parseArgs } from 'node:util';
-import { UpstreamRegistry } from '../upstream/registry.js';
-import { PinStore, pinKey, type PinStatus } from '../catalog/pinning.js';
+import { type PinStatus, PinStore, pinKey } from '../catalog/pinning.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
 import type { UpstreamConfig } from '../config/types.js';
+import { UpstreamRegistry } from '../upstream/registry.js';
 import { asksForHelp } from './usage.js';
 
 const USAGE = 'usage: toolgate tools list --config FILE\n       toolgate tools approve --config FILE (--all | UPSTREAM/TOOL ... | EXPOSED_NAME ...)\n';

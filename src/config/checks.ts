@@ -1,4 +1,4 @@
-import { formatKeyPath, type ConfigProblem } from './errors.js';
+import { type ConfigProblem, formatKeyPath } from './errors.js';
 
 const HTTP_ONLY = ['headers'] as const;
 const STDIO_ONLY = ['args', 'env', 'cwd'] as const;

@@ -1,4 +1,4 @@
-import { formatKeyPath, type ConfigProblem, type KeyPath } from './errors.js';
+import { type ConfigProblem, formatKeyPath, type KeyPath } from './errors.js';
 
 /** The environment a config is read against (process.env, or a fixed map in tests). */
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;
@@ -44,13 +44,7 @@ export function interpolateEnv(tree: unknown, env: ConfigEnv): Interpolated {
   return { value: walk(tree, []), problems, fromEnv };
 }
 
-function substitute(
-  text: string,
-  path: KeyPath,
-  env: ConfigEnv,
-  problems: ConfigProblem[],
-  fromEnv: Map<string, string[]>,
-): string {
+function substitute(text: string, path: KeyPath, env: ConfigEnv, problems: ConfigProblem[], fromEnv: Map<string, string[]>): string {
   if (!text.includes('${')) return text;
   let out = '';
   const used: string[] = [];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatKeyPath, type ConfigProblem, type KeyPath } from './errors.js';
+import { type ConfigProblem, formatKeyPath, type KeyPath } from './errors.js';
 
 /**
  * Turns zod's issues into config problems: the key path, what was expected (the text each
@@ -9,11 +9,7 @@ import { formatKeyPath, type ConfigProblem, type KeyPath } from './errors.js';
  * @param fromEnv key path → variables that fed it (from interpolateEnv): such values are not
  *   echoed, since they may be secrets.
  */
-export function problemsFromIssues(
-  issues: readonly z.core.$ZodIssue[],
-  schema: z.ZodType,
-  fromEnv: ReadonlyMap<string, string[]>,
-): ConfigProblem[] {
+export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, fromEnv: ReadonlyMap<string, string[]>): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const issue of issues) {
     const path = keyPath(issue.path);

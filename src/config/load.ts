@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkUpstreams } from './checks.js';
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { interpolateEnv, type ConfigEnv } from './interpolate.js';
+import { type ConfigEnv, interpolateEnv } from './interpolate.js';
 import { problemsFromIssues } from './issues.js';
 import { resolveConfig } from './resolve.js';
 import { configFileSchema } from './schema.js';
@@ -60,10 +60,7 @@ export function parseConfig(text: string, source: string, env: ConfigEnv = proce
   }
 
   const parsed = configFileSchema.safeParse(interpolated.value, { reportInput: true });
-  const problems = [
-    ...(parsed.success ? [] : problemsFromIssues(parsed.error.issues, configFileSchema, interpolated.fromEnv)),
-    ...checkUpstreams(interpolated.value),
-  ];
+  const problems = [...(parsed.success ? [] : problemsFromIssues(parsed.error.issues, configFileSchema, interpolated.fromEnv)), ...checkUpstreams(interpolated.value)];
   if (!parsed.success || problems.length > 0) {
     throw new ConfigError('ERR_CONFIG_INVALID', source, located(problems, yaml));
   }
@@ -73,7 +70,5 @@ export function parseConfig(text: string, source: string, env: ConfigEnv = proce
 
 /** Adds each problem's line and column, and orders them as they appear in the file. */
 function located(problems: ConfigProblem[], yaml: YamlSource): ConfigProblem[] {
-  return problems
-    .map((problem) => ({ ...problem, ...yaml.positionOf(problem.path) }))
-    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
+  return problems.map((problem) => ({ ...problem, ...yaml.positionOf(problem.path) })).sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
 }

@@ -1,8 +1,8 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { ConfigFile } from './schema.js';
-import { resolvePolicy } from '../policy/config.js';
 import { resolveAudit } from '../audit/config.js';
 import { resolveCredentials, upstreamCredentialKeys } from '../credentials/config.js';
+import { resolvePolicy } from '../policy/config.js';
+import type { ConfigFile } from './schema.js';
 import type { AuthConfig, GatewayConfig, ListenerConfig, TlsConfig, UpstreamConfig } from './types.js';
 
 /**
@@ -38,7 +38,14 @@ function resolveAuth(auth: NonNullable<ConfigFile['auth']>, folder: string): Aut
       algorithms: i.algorithms,
       ...(i.introspection === undefined
         ? {}
-        : { introspection: { url: i.introspection.url, clientId: i.introspection.client_id, clientSecret: i.introspection.client_secret, cacheSeconds: i.introspection.cache_seconds } }),
+        : {
+            introspection: {
+              url: i.introspection.url,
+              clientId: i.introspection.client_id,
+              clientSecret: i.introspection.client_secret,
+              cacheSeconds: i.introspection.cache_seconds,
+            },
+          }),
     })),
     tokenTypes: auth.token_types,
     clockSkewSeconds: auth.clock_skew_seconds,
@@ -99,16 +106,17 @@ function resolveListener(listener: ConfigFile['listener'], folder: string): List
 function resolveUpstream(upstream: ConfigFile['upstreams'][number], folder: string): UpstreamConfig {
   return {
     id: upstream.id,
-    transport: upstream.url !== undefined
-      ? { type: 'http', url: upstream.url, headers: upstream.headers }
-      : {
-          type: 'stdio',
-          // checks.ts guarantees command is set when url is not.
-          command: resolveCommand(upstream.command!, folder),
-          args: upstream.args,
-          env: upstream.env,
-          ...(upstream.cwd === undefined ? {} : { cwd: isAbsolute(upstream.cwd) ? upstream.cwd : resolve(folder, upstream.cwd) }),
-        },
+    transport:
+      upstream.url !== undefined
+        ? { type: 'http', url: upstream.url, headers: upstream.headers }
+        : {
+            type: 'stdio',
+            // checks.ts guarantees command is set when url is not.
+            command: resolveCommand(upstream.command!, folder),
+            args: upstream.args,
+            env: upstream.env,
+            ...(upstream.cwd === undefined ? {} : { cwd: isAbsolute(upstream.cwd) ? upstream.cwd : resolve(folder, upstream.cwd) }),
+          },
     prefix: upstream.prefix ?? `${upstream.id}__`,
     protocol: upstream.protocol,
     timeouts: { connectMs: upstream.timeouts.connect_ms, requestMs: upstream.timeouts.request_ms },

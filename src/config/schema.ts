@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { policySection } from '../policy/config.js';
 import { auditSection } from '../audit/config.js';
+import { policySection } from '../policy/config.js';
 
 /**
  * The config file as written (snake_case keys), after `${VAR}` interpolation. Every object is
@@ -70,14 +70,7 @@ function httpUrl(expected: string) {
 /** `https://app.example.com` — what browsers send in `Origin`: scheme, host, port, nothing else. */
 function isOrigin(text: string): boolean {
   const url = parsedUrl(text);
-  return (
-    url !== undefined &&
-    isHttpUrl(text) &&
-    url.pathname === '/' &&
-    !/[?#]/.test(text) &&
-    url.username === '' &&
-    url.password === ''
-  );
+  return url !== undefined && isHttpUrl(text) && url.pathname === '/' && !/[?#]/.test(text) && url.username === '' && url.password === '';
 }
 
 /** A string; YAML numbers and booleans are refused so nothing is silently reformatted. */
@@ -117,7 +110,9 @@ const issuer = z.strictObject(
     jwks_uri: optional(httpUrl('expected an http:// or https:// URL')),
     jwks_file: optional(nonEmpty('expected the path of a JWKS file')),
     algorithms: withDefault(
-      z.array(z.enum(JWS_ALGORITHMS, { error: `expected one of ${JWS_ALGORITHMS.join(', ')} (none and HS* are never accepted)` }), { error: 'expected a list of algorithms' }).min(1, { error: 'expected at least one algorithm' }),
+      z
+        .array(z.enum(JWS_ALGORITHMS, { error: `expected one of ${JWS_ALGORITHMS.join(', ')} (none and HS* are never accepted)` }), { error: 'expected a list of algorithms' })
+        .min(1, { error: 'expected at least one algorithm' }),
       ['RS256', 'PS256', 'ES256', 'EdDSA'],
     ),
     introspection: optional(
@@ -213,7 +208,7 @@ const upstreamCredential = z
       header: optional(matching(HEADER_NAME, 'expected an HTTP header name')),
       value: optional(nonEmpty('expected the secret header value (use ${ENV})')),
     },
-    { error: 'expected a mapping with mode and that mode\'s settings' },
+    { error: "expected a mapping with mode and that mode's settings" },
   )
   .superRefine((credential, ctx) => {
     const needs = credential.mode === 'token_exchange' || credential.mode === 'static' ? CREDENTIAL_NEEDS[credential.mode] : [];
@@ -243,16 +238,10 @@ const upstream = z.strictObject(
   {
     id: matching(UPSTREAM_ID, 'expected an id of 1-63 lowercase letters, digits, _ and -, starting with a letter or digit'),
     url: optional(httpUrl('expected an http:// or https:// URL')),
-    headers: withDefault(
-      z.record(matching(HEADER_NAME, 'expected an HTTP header name'), text, { error: 'expected a mapping of header names to values' }),
-      {},
-    ),
+    headers: withDefault(z.record(matching(HEADER_NAME, 'expected an HTTP header name'), text, { error: 'expected a mapping of header names to values' }), {}),
     command: optional(nonEmpty('expected the program to run, like node or ./server')),
     args: withDefault(z.array(text, { error: 'expected a list of strings' }), []),
-    env: withDefault(
-      z.record(matching(ENV_NAME, 'expected an environment variable name'), text, { error: 'expected a mapping of variable names to values' }),
-      {},
-    ),
+    env: withDefault(z.record(matching(ENV_NAME, 'expected an environment variable name'), text, { error: 'expected a mapping of variable names to values' }), {}),
     cwd: optional(nonEmpty('expected a directory path')),
     prefix: optional(matching(PREFIX, 'expected up to 64 letters, digits, _, - or . ("" for no prefix)')),
     protocol: withDefault(z.enum(PROTOCOLS, { error: `expected one of ${PROTOCOLS.join(', ')}` }), 'auto'),
@@ -286,10 +275,7 @@ const listener = z.strictObject(
       ),
     ),
     allowed_hosts: optional(
-      z.array(
-        matching(HOST_HEADER, 'expected a Host header value like gw.example.com or 127.0.0.1:7420'),
-        { error: 'expected a list of host[:port] values' },
-      ),
+      z.array(matching(HOST_HEADER, 'expected a Host header value like gw.example.com or 127.0.0.1:7420'), { error: 'expected a list of host[:port] values' }),
     ),
     max_body_bytes: withDefault(positiveInteger, 4 * 1024 * 1024),
     session_idle_seconds: withDefault(positiveInteger, 3600),
@@ -305,9 +291,7 @@ export const configFileSchema = z.strictObject(
     policy: optional(policySection),
     credentials: optional(credentials),
     audit: optional(auditSection),
-    upstreams: z
-      .array(upstream, { error: 'expected a list of upstreams' })
-      .min(1, { error: 'expected a list of at least one upstream' }),
+    upstreams: z.array(upstream, { error: 'expected a list of upstreams' }).min(1, { error: 'expected a list of at least one upstream' }),
   },
   { error: 'expected a mapping with listener and upstreams' },
 );

@@ -1,5 +1,5 @@
-import type { PolicySettings } from '../policy/settings.js';
 import type { AuditSettings } from '../audit/config.js';
+import type { PolicySettings } from '../policy/settings.js';
 /**
  * The validated gateway configuration. Produced only by src/config/load.ts; every other module
  * receives this shape and never reads YAML or the environment itself.

@@ -81,7 +81,11 @@ function pathIn(folder: string, path: string): string {
 }
 
 /** The credential and TLS keys of one resolved upstream; keys left out when not configured. */
-export function upstreamCredentialKeys(upstream: FileUpstream, credentials: CredentialsConfig | undefined, folder: string): { credential?: UpstreamCredentialConfig; tls?: UpstreamTlsConfig } {
+export function upstreamCredentialKeys(
+  upstream: FileUpstream,
+  credentials: CredentialsConfig | undefined,
+  folder: string,
+): { credential?: UpstreamCredentialConfig; tls?: UpstreamTlsConfig } {
   const credential = resolveUpstreamCredential(upstream, credentials);
   const tls = resolveUpstreamTls(upstream, folder);
   return { ...(credential !== undefined ? { credential } : {}), ...(tls !== undefined ? { tls } : {}) };

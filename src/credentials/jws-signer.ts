@@ -17,10 +17,7 @@ export class JwsSigner {
   sign(claims: object): string {
     const input = `${this.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const data = Buffer.from(input);
-    const signature =
-      this.key.alg === 'EdDSA'
-        ? sign(null, data, this.key.privateKey)
-        : sign('sha256', data, { key: this.key.privateKey, dsaEncoding: 'ieee-p1363' });
+    const signature = this.key.alg === 'EdDSA' ? sign(null, data, this.key.privateKey) : sign('sha256', data, { key: this.key.privateKey, dsaEncoding: 'ieee-p1363' });
     return `${input}.${signature.toString('base64url')}`;
   }
 }

@@ -29,9 +29,7 @@ export class KeyRing {
    * to outlast the longest token plus verifiers' JWKS cache time.
    */
   rotated(algorithm: SigningAlgorithm, overlapSeconds: number, nowSeconds: number): KeyRing {
-    const kept = this.keys
-      .map((k) => (k.retireAt === undefined ? { ...k, retireAt: nowSeconds + overlapSeconds } : k))
-      .filter((k) => k.retireAt! > nowSeconds);
+    const kept = this.keys.map((k) => (k.retireAt === undefined ? { ...k, retireAt: nowSeconds + overlapSeconds } : k)).filter((k) => k.retireAt! > nowSeconds);
     return new KeyRing([generateSigningKey(algorithm, nowSeconds), ...kept]);
   }
 

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname } from 'node:path';
 import { SigningKeyError } from './errors.js';
 import { KeyRing } from './key-ring.js';
-import { fromStored, toStored, type SigningAlgorithm, type StoredKey } from './signing-key.js';
+import { fromStored, type SigningAlgorithm, type StoredKey, toStored } from './signing-key.js';
 
 /** Where the signing keys come from (config `credentials.keys`). */
 export type KeySource = { source: 'file'; path: string } | { source: 'env'; variable: string } | { source: 'ephemeral' };
@@ -23,7 +23,10 @@ export function loadKeyRing(source: KeySource, algorithm: SigningAlgorithm, nowS
     case 'env': {
       const text = process.env[source.variable];
       if (text === undefined || text === '') {
-        throw new SigningKeyError('ERR_SIGNING_KEY_MISSING', `environment variable ${source.variable} is empty; it must hold the key set JSON ({"keys":[…]}) written by toolgate keys rotate`);
+        throw new SigningKeyError(
+          'ERR_SIGNING_KEY_MISSING',
+          `environment variable ${source.variable} is empty; it must hold the key set JSON ({"keys":[…]}) written by toolgate keys rotate`,
+        );
       }
       return parseKeyFile(text, `environment variable ${source.variable}`);
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Invocation, Principal, RequestContext } from '../pipeline/stages.js';
 import { argumentsHash, type PerCallClaims } from '@toolgate/verify';
+import type { Invocation, Principal, RequestContext } from '../pipeline/stages.js';
 import { JwsSigner } from './jws-signer.js';
 import type { KeyRing } from './key-ring.js';
 
@@ -36,7 +36,10 @@ export class CallTokenMinter {
   private signer: JwsSigner;
   private readonly now: () => number;
 
-  constructor(private ring: () => KeyRing, private readonly settings: MinterSettings) {
+  constructor(
+    private ring: () => KeyRing,
+    private readonly settings: MinterSettings,
+  ) {
     this.signer = new JwsSigner(ring().current);
     this.now = settings.now ?? Date.now;
   }

@@ -57,7 +57,11 @@ export class PerCallCredentials implements CredentialStage {
       case 'minted': {
         const minter = this.options.minter;
         if (minter === undefined) throw new CredentialError('ERR_SIGNING_KEY_MISSING', invocation.upstream, 'minted mode needs the credentials section (signing keys)');
-        const { token } = minter.mint(principal, invocation, ctx, { audience: plan.audience, lifetimeSeconds: plan.lifetimeSeconds, scopes: scopesFor(plan.scopes, invocation.target) });
+        const { token } = minter.mint(principal, invocation, ctx, {
+          audience: plan.audience,
+          lifetimeSeconds: plan.lifetimeSeconds,
+          scopes: scopesFor(plan.scopes, invocation.target),
+        });
         return { authorization: `Bearer ${token}` };
       }
       case 'token_exchange': {

@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import { CredentialError } from './errors.js';
 
 export interface TokenExchangeSettings {
@@ -37,7 +37,9 @@ export async function exchangeToken(settings: TokenExchangeSettings, subjectToke
       ...(settings.dispatcher ? { dispatcher: settings.dispatcher } : {}),
     });
   } catch (err) {
-    throw new CredentialError('ERR_TOKEN_EXCHANGE_UNREACHABLE', settings.upstream, `token endpoint ${settings.tokenEndpoint} cannot be reached: ${(err as Error).message}`, { cause: err });
+    throw new CredentialError('ERR_TOKEN_EXCHANGE_UNREACHABLE', settings.upstream, `token endpoint ${settings.tokenEndpoint} cannot be reached: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const text = await res.body.text();
   let body: Record<string, unknown> = {};

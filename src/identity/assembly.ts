@@ -1,7 +1,7 @@
-import type { GatewayConfig, AuthConfig } from '../config/types.js';
+import type { AuthConfig, GatewayConfig } from '../config/types.js';
 import type { AuditSink, IdentityStage, ServerAccess } from '../pipeline/stages.js';
 import { BearerAuthenticator } from './authenticator.js';
-import { devTrustedIssuer, loadOrCreateDevIssuer, writeDevIssuer, type DevIssuerFile } from './dev-issuer.js';
+import { type DevIssuerFile, devTrustedIssuer, loadOrCreateDevIssuer, writeDevIssuer } from './dev-issuer.js';
 import type { TrustedIssuer } from './jwt.js';
 import { keySourceFor } from './key-source.js';
 import { ProtectedResource } from './protected-resource.js';

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthConfig, CertificateAgentRule } from '../config/types.js';
 import type { AuditSink, IdentityStage, Principal, Rejection } from '../pipeline/stages.js';
-import { agentForCertificate, presentedCertificate, type CertificateIdentity } from './certificate.js';
+import { agentForCertificate, type CertificateIdentity, presentedCertificate } from './certificate.js';
 import { rejectionFor } from './challenge.js';
 import { AuthenticationError } from './errors.js';
 import { introspect } from './introspection.js';
-import { looksLikeJwt, verifyJwt, type TrustedIssuer } from './jwt.js';
-import { principalFor, tokenIdentity, type TokenIdentity } from './principal.js';
+import { looksLikeJwt, type TrustedIssuer, verifyJwt } from './jwt.js';
+import { principalFor, type TokenIdentity, tokenIdentity } from './principal.js';
 import type { ProtectedResource } from './protected-resource.js';
 import { VerifiedTokenCache } from './token-cache.js';
 
@@ -73,7 +73,10 @@ export class BearerAuthenticator implements IdentityStage {
     }
     const presented = presentedCertificate(req.socket);
     if (presented.kind === 'unverified') {
-      throw new AuthenticationError('ERR_CERT_REJECTED', `client certificate ${presented.identity.subject} (x5t#S256 ${presented.identity.thumbprint}) not verified: ${presented.error}`);
+      throw new AuthenticationError(
+        'ERR_CERT_REJECTED',
+        `client certificate ${presented.identity.subject} (x5t#S256 ${presented.identity.thumbprint}) not verified: ${presented.error}`,
+      );
     }
     const cert = presented.kind === 'verified' ? presented.identity : undefined;
     const rules = this.options.certificateRules;
@@ -87,7 +90,10 @@ export class BearerAuthenticator implements IdentityStage {
       throw new AuthenticationError('ERR_TOKEN_MALFORMED', 'Authorization: Bearer without a single token68 value');
     }
     if (token === undefined) {
-      throw new AuthenticationError('ERR_TOKEN_MISSING', header === undefined ? 'no Authorization header' : `Authorization header without a Bearer token (scheme ${JSON.stringify(header.split(' ')[0])})`);
+      throw new AuthenticationError(
+        'ERR_TOKEN_MISSING',
+        header === undefined ? 'no Authorization header' : `Authorization header without a Bearer token (scheme ${JSON.stringify(header.split(' ')[0])})`,
+      );
     }
     if (token.length > this.options.config.maxTokenBytes) {
       throw new AuthenticationError('ERR_TOKEN_TOO_LARGE', `token of ${token.length} bytes exceeds max_token_bytes ${this.options.config.maxTokenBytes}`);
@@ -117,7 +123,12 @@ export class BearerAuthenticator implements IdentityStage {
       });
       identity = tokenIdentity(claims, c, now);
     } else {
-      const { claims, issuer } = await introspect(token, [...this.issuers.values()].map((i) => i.config), this.options.resource.resource, now);
+      const { claims, issuer } = await introspect(
+        token,
+        [...this.issuers.values()].map((i) => i.config),
+        this.options.resource.resource,
+        now,
+      );
       identity = tokenIdentity(claims, this.options.config, now, issuer.introspection!.cacheSeconds * 1000);
     }
     this.cache.set(key, identity, identity.expiresAt);

@@ -17,10 +17,7 @@ export interface CertificateIdentity {
  * TLS layer verified against the client CA, or one it could not verify (optional mode lets
  * the handshake finish so the gateway can refuse with an answer and a record).
  */
-export type PresentedCertificate =
-  | { kind: 'none' }
-  | { kind: 'verified'; identity: CertificateIdentity }
-  | { kind: 'unverified'; identity: CertificateIdentity; error: string };
+export type PresentedCertificate = { kind: 'none' } | { kind: 'verified'; identity: CertificateIdentity } | { kind: 'unverified'; identity: CertificateIdentity; error: string };
 
 export function presentedCertificate(socket: unknown): PresentedCertificate {
   const tls = socket as Partial<TLSSocket>;

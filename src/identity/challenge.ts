@@ -45,7 +45,12 @@ export function rejectionFor(error: AuthenticationError, params: ChallengeParams
 
 /** 403 for a caller whose token lacks scopes this operation needs (RFC 6750 §3.1). */
 export function insufficientScopeHeader(scopes: string[], resourceMetadata: string): string {
-  return bearer({ error: 'insufficient_scope', scope: scopes.join(' '), resource_metadata: resourceMetadata, error_description: 'The access token lacks a scope this operation needs' });
+  return bearer({
+    error: 'insufficient_scope',
+    scope: scopes.join(' '),
+    resource_metadata: resourceMetadata,
+    error_description: 'The access token lacks a scope this operation needs',
+  });
 }
 
 /** `Bearer k="v", …` with quoted-string escaping (RFC 9110 §5.6.4). */

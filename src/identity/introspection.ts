@@ -37,7 +37,8 @@ export async function introspect(token: string, issuers: IssuerConfig[], resourc
       answers.push(`${issuer.issuer}: inactive`);
       continue;
     }
-    if (body.iss !== undefined && body.iss !== issuer.issuer) throw new AuthenticationError('ERR_TOKEN_ISSUER', `introspection at ${ep.url} answered iss ${JSON.stringify(body.iss)}, expected ${issuer.issuer}`);
+    if (body.iss !== undefined && body.iss !== issuer.issuer)
+      throw new AuthenticationError('ERR_TOKEN_ISSUER', `introspection at ${ep.url} answered iss ${JSON.stringify(body.iss)}, expected ${issuer.issuer}`);
     const aud = Array.isArray(body.aud) ? body.aud : body.aud === undefined ? [] : [body.aud];
     if (!aud.includes(resource)) throw new AuthenticationError('ERR_TOKEN_AUDIENCE', `introspected token's aud ${JSON.stringify(body.aud)} does not contain ${resource}`);
     if (typeof body.exp === 'number' && body.exp * 1000 <= nowMs) throw new AuthenticationError('ERR_TOKEN_EXPIRED', `introspected token expired at ${body.exp}`);

@@ -1,4 +1,4 @@
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { IssuerConfig } from '../config/types.js';
 import { AuthenticationError, type AuthFailureCode } from './errors.js';
 
@@ -110,7 +110,8 @@ function translate(err: unknown, unverified: JWTPayload, kid: string | undefined
     return new AuthenticationError(c, `${message}${detail}`, { cause: err });
   }
   if (code === 'ERR_JWT_EXPIRED') return new AuthenticationError('ERR_TOKEN_EXPIRED', `${message} (exp ${String(unverified.exp)})`, { cause: err });
-  if (code === 'ERR_JWKS_NO_MATCHING_KEY') return new AuthenticationError('ERR_TOKEN_UNKNOWN_KEY', `no key with kid ${JSON.stringify(kid)} in the issuer's JWKS (refetched at most once per cooldown)`, { cause: err });
+  if (code === 'ERR_JWKS_NO_MATCHING_KEY')
+    return new AuthenticationError('ERR_TOKEN_UNKNOWN_KEY', `no key with kid ${JSON.stringify(kid)} in the issuer's JWKS (refetched at most once per cooldown)`, { cause: err });
   if (code && map[code]) return new AuthenticationError(map[code], `${code}: ${message}`, { cause: err });
   if (err instanceof TypeError) return new AuthenticationError('ERR_ISSUER_UNAVAILABLE', `fetching the issuer's keys failed: ${message}`, { cause: err });
   return new AuthenticationError('ERR_TOKEN_MALFORMED', `${code ?? 'error'}: ${message}`, { cause: err });

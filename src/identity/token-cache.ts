@@ -9,7 +9,10 @@ import { createHash } from 'node:crypto';
 export class VerifiedTokenCache<T> {
   private readonly entries = new Map<string, { value: T; until: number }>();
 
-  constructor(private readonly maxEntries: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   static keyOf(token: string): string {
     return createHash('sha256').update(token).digest('base64url');

@@ -52,7 +52,17 @@ export function compareShadow(calls: ObservedCall[], shadowHash?: string): Shado
     const key = `${direction}\u0000${c.agent}\u0000${c.tool}\u0000${hash}`;
     let g = groups.get(key);
     if (!g) {
-      g = { direction, agent: c.agent, tool: c.tool, count: 0, first: c.at, last: c.at, users: [], examples: [], ...(c.shadow.policySetHash ? { shadowPolicySetHash: c.shadow.policySetHash } : {}) };
+      g = {
+        direction,
+        agent: c.agent,
+        tool: c.tool,
+        count: 0,
+        first: c.at,
+        last: c.at,
+        users: [],
+        examples: [],
+        ...(c.shadow.policySetHash ? { shadowPolicySetHash: c.shadow.policySetHash } : {}),
+      };
       groups.set(key, g);
     }
     g.count++;
@@ -75,12 +85,16 @@ export function renderComparison(c: ShadowComparison): string {
   for (const direction of ['would-break', 'would-widen'] as const) {
     const gs = c.groups.filter((g) => g.direction === direction);
     const calls = gs.reduce((n, g) => n + g.count, 0);
-    lines.push('', direction === 'would-break' ? `enforced allowed, shadow would deny (would break): ${calls} calls` : `enforced denied, shadow would allow (would widen): ${calls} calls`);
+    lines.push(
+      '',
+      direction === 'would-break' ? `enforced allowed, shadow would deny (would break): ${calls} calls` : `enforced denied, shadow would allow (would widen): ${calls} calls`,
+    );
     if (gs.length === 0) continue;
     const w = Math.max(5, ...gs.map((g) => g.agent.length));
     const t = Math.max(4, ...gs.map((g) => g.tool.length));
     lines.push(`  ${'agent'.padEnd(w)}  ${'tool'.padEnd(t)}  ${'calls'.padStart(5)}  first seen                last seen                 users`);
-    for (const g of gs) lines.push(`  ${g.agent.padEnd(w)}  ${g.tool.padEnd(t)}  ${String(g.count).padStart(5)}  ${g.first.padEnd(24)}  ${g.last.padEnd(24)}  ${g.users.join(', ') || '-'}`);
+    for (const g of gs)
+      lines.push(`  ${g.agent.padEnd(w)}  ${g.tool.padEnd(t)}  ${String(g.count).padStart(5)}  ${g.first.padEnd(24)}  ${g.last.padEnd(24)}  ${g.users.join(', ') || '-'}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -10,19 +10,19 @@
  *
  * Read by `toolgate report usage` (src/report); never on the request path.
  */
-import { isAuthorizedPartial, policyToText, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
+import { isAuthorizedPartial, type PolicyJson, policyToText } from '@cedar-policy/cedar-wasm/nodejs';
 import type { UpstreamConfig } from '../config/types.js';
+import { missingBaseline } from '../identity/server-access.js';
 import type { Principal } from '../pipeline/stages.js';
 import type { CatalogView } from '../policy/catalog-view.js';
-import { CompiledPolicySet, type CedarRequest } from '../policy/compiled.js';
+import { type CedarRequest, CompiledPolicySet } from '../policy/compiled.js';
+import { pruneValue, type Usage, usageOf } from '../policy/context-reads.js';
 import type { ToolKind } from '../policy/kinds.js';
 import { RequestBuilder } from '../policy/request.js';
 import { actionIdOf, kindGroup, serverGroup } from '../policy/schema.js';
-import type { PolicySettings } from '../policy/settings.js';
-import { readPolicies, type PolicySource } from '../policy/source.js';
-import { pruneValue, usageOf, type Usage } from '../policy/context-reads.js';
-import { missingBaseline } from '../identity/server-access.js';
 import { permitScopes } from '../policy/scope-annotation.js';
+import type { PolicySettings } from '../policy/settings.js';
+import { type PolicySource, readPolicies } from '../policy/source.js';
 
 /** One policy that still decides once everything known is filled in. */
 export interface Condition {
@@ -61,9 +61,18 @@ export class GrantOracle {
   private readonly baseline: Map<string, string[]>;
 
   /** Throws PolicyLoadError when the policies do not validate against the view's schema. */
-  constructor(settings: PolicySettings, private readonly view: CatalogView, upstreams: Array<Pick<UpstreamConfig, 'id' | 'scopes'>>) {
+  constructor(
+    settings: PolicySettings,
+    private readonly view: CatalogView,
+    upstreams: Array<Pick<UpstreamConfig, 'id' | 'scopes'>>,
+  ) {
     const sources: PolicySource[] = readPolicies(settings.files);
-    this.set = new CompiledPolicySet(sources, view.schemaTools(), 'grants', upstreams.map((u) => u.id));
+    this.set = new CompiledPolicySet(
+      sources,
+      view.schemaTools(),
+      'grants',
+      upstreams.map((u) => u.id),
+    );
     this.baseline = new Map(upstreams.map((u) => [u.id, u.scopes ?? []]));
     this.requests = new RequestBuilder(settings);
     this.policies = Object.fromEntries(sources.map((s) => [s.id, s.text]));

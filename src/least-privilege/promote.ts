@@ -6,14 +6,14 @@
  * timestamped folder beside them, then replaced. A running gateway's watcher (watch.ts) reloads
  * them; a reload that fails keeps the old set in force.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
-import type { ObservedCall } from './observed.js';
-import { compareShadow, wouldBreak, type ShadowComparison } from './disagreements.js';
+import { ToolgateError } from '../errors.js';
 import { policyFiles, readPolicies } from '../policy/source.js';
 import { NoPolicySection, openWorkbench } from '../policy/workbench.js';
-import { ToolgateError } from '../errors.js';
+import { compareShadow, type ShadowComparison, wouldBreak } from './disagreements.js';
+import type { ObservedCall } from './observed.js';
 
 /** A promotion the operator has to decide about (exit 1), with the reason. */
 export class PromotionRefused extends ToolgateError {
@@ -44,7 +44,8 @@ export interface Promotion {
 export async function promoteShadow(config: GatewayConfig, calls: ObservedCall[], o: { force?: boolean; now?: Date } = {}): Promise<Promotion> {
   if (!config.policy) throw new NoPolicySection(config.source);
   const { files, shadowFiles } = config.policy;
-  if (shadowFiles.length === 0) throw new NoShadowSet(`${config.source} has no policy.shadow: there is no candidate set to promote (add policy.shadow: <files> and run traffic with it first)`);
+  if (shadowFiles.length === 0)
+    throw new NoShadowSet(`${config.source} has no policy.shadow: there is no candidate set to promote (add policy.shadow: <files> and run traffic with it first)`);
   const target = files.length === 1 ? files[0]! : undefined;
   if (!target || !existsSync(target)) throw new NoShadowSet(`policy.files must be one folder or one file for promote to replace it (it is ${files.join(', ')})`);
   // Validates both sets against the live schema; their hashes are what the audit log recorded.
@@ -54,15 +55,21 @@ export async function promoteShadow(config: GatewayConfig, calls: ObservedCall[]
   const shadowHash = status.shadowPolicySetHash!;
   const comparison = compareShadow(calls, shadowHash);
   if (!o.force) {
-    if (comparison.evaluated === 0) throw new PromotionRefused(`no decision in the range was evaluated by the shadow set ${shadowHash}: run traffic with it as policy.shadow first (or pass --force)`);
+    if (comparison.evaluated === 0)
+      throw new PromotionRefused(`no decision in the range was evaluated by the shadow set ${shadowHash}: run traffic with it as policy.shadow first (or pass --force)`);
     const breaks = wouldBreak(comparison);
     if (breaks.length > 0) {
       const list = breaks.map((g) => `  ${g.agent} → ${g.tool}: ${g.count} call${g.count === 1 ? '' : 's'} (${g.first} … ${g.last}; e.g. ${g.examples[0]})`).join('\n');
-      throw new PromotionRefused(`the shadow set would have denied ${breaks.reduce((n, g) => n + g.count, 0)} calls the enforced set allowed:\n${list}\nfix the shadow set, or pass --force to promote anyway`);
+      throw new PromotionRefused(
+        `the shadow set would have denied ${breaks.reduce((n, g) => n + g.count, 0)} calls the enforced set allowed:\n${list}\nfix the shadow set, or pass --force to promote anyway`,
+      );
     }
   }
   const before = readPolicies(files);
-  const stamp = (o.now ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = (o.now ?? new Date())
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   const isDir = statSync(target).isDirectory();
   let backup = join(dirname(target), `${basename(target)}.backup-${stamp}`);
   for (let n = 2; existsSync(backup); n++) backup = join(dirname(target), `${basename(target)}.backup-${stamp}-${n}`);
@@ -111,7 +118,9 @@ function replaceFile(file: string, incoming: string[]): void {
 }
 
 export function renderPromotion(p: Promotion): string {
-  const restore = statSync(p.target).isDirectory() ? `rm ${join(p.target, '*.cedar')} && cp ${join(p.backup, '*.cedar')} ${p.target}/` : `cp ${join(p.backup, basename(p.target))} ${p.target}`;
+  const restore = statSync(p.target).isDirectory()
+    ? `rm ${join(p.target, '*.cedar')} && cp ${join(p.backup, '*.cedar')} ${p.target}/`
+    : `cp ${join(p.backup, basename(p.target))} ${p.target}`;
   return [
     `promoted${p.forced ? ' (forced)' : ''}: ${p.target} now holds the shadow set`,
     `  enforced ${p.from.policies} policies (${p.from.hash})`,

@@ -59,7 +59,8 @@ export function scopeReport(observation: Observation, upstreams: UpstreamConfig[
     u.calls++;
     u.tools.add(tool);
   };
-  const listed = (names: string[], m: ReturnType<typeof use>): ScopeUse[] => names.map((scope) => ({ scope, calls: m.get(scope)?.calls ?? 0, tools: [...(m.get(scope)?.tools ?? [])].sort() }));
+  const listed = (names: string[], m: ReturnType<typeof use>): ScopeUse[] =>
+    names.map((scope) => ({ scope, calls: m.get(scope)?.calls ?? 0, tools: [...(m.get(scope)?.tools ?? [])].sort() }));
 
   const upstreamReports = upstreams.map((u): UpstreamScopes => {
     const calls = allowed.filter((c) => c.upstream === u.id);

@@ -7,16 +7,16 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { GatewayConfig } from '../config/types.js';
-import type { Observation } from './observed.js';
+import { ToolgateError } from '../errors.js';
 import { CompiledPolicySet } from '../policy/compiled.js';
 import { PolicyLoadError } from '../policy/errors.js';
-import { parseFile, type PolicySource } from '../policy/source.js';
-import { proposePolicies, type Proposal, type SuggestTool } from './suggest.js';
+import { type PolicySource, parseFile } from '../policy/source.js';
+import { NoPolicySection, openWorkbench } from '../policy/workbench.js';
+import type { Observation } from './observed.js';
+import { type Proposal, proposePolicies, type SuggestTool } from './suggest.js';
 import { renderProposal } from './suggest-cedar.js';
 import { catalogTools, enforcedPolicies, grantsOf } from './suggest-inputs.js';
 import { buildTestTable, renderTestTable, TESTS_FILE, type TestTable } from './suggest-tests.js';
-import { NoPolicySection, openWorkbench } from '../policy/workbench.js';
-import { ToolgateError } from '../errors.js';
 
 export interface SuggestOptions {
   out: string;
@@ -49,7 +49,8 @@ export async function suggestPolicies(config: GatewayConfig, observation: Observ
   if (!config.policy) throw new NoPolicySection(config.source);
   const policy = config.policy;
   const outDir = resolve(o.out);
-  if (existsSync(outDir) && readdirSync(outDir).length > 0 && !o.force) throw new OutDirNotEmpty(`${outDir} is not empty; choose another --out or pass --force to replace its policies`);
+  if (existsSync(outDir) && readdirSync(outDir).length > 0 && !o.force)
+    throw new OutDirNotEmpty(`${outDir} is not empty; choose another --out or pass --force to replace its policies`);
   const bench = await openWorkbench(config);
   try {
     const tools = catalogTools(bench);
@@ -71,7 +72,12 @@ export async function suggestPolicies(config: GatewayConfig, observation: Observ
         sources.push(s);
       }
     }
-    const compiled = new CompiledPolicySet(sources, bench.stage.view.schemaTools(), 'suggested', config.upstreams.map((u) => u.id));
+    const compiled = new CompiledPolicySet(
+      sources,
+      bench.stage.view.schemaTools(),
+      'suggested',
+      config.upstreams.map((u) => u.id),
+    );
     const table = buildTestTable({ proposal, tools, fits: (t, args) => bench.arguments.check(t.inputSchema, args) === undefined, ...(o.at ? { at: o.at } : {}) });
     mkdirSync(outDir, { recursive: true });
     if (o.force) for (const f of readdirSync(outDir)) if (f.endsWith('.cedar') || f === TESTS_FILE) rmSync(join(outDir, f));
@@ -131,8 +137,17 @@ export function summary(s: Suggestion): string {
   const cut = granted ? Math.round((100 * (granted - kept)) / granted) : 0;
   lines.push(`write/delete surface (agent × tool): ${granted} → ${kept} (${cut}% removed)`, '');
   for (const f of figures) if (f.removedWrites.length) lines.push(`${f.agent}: write/delete tools removed: ${f.removedWrites.join(', ')}`);
-  for (const a of s.proposal.agents) if (a.permits.some((p) => !a.granted.includes(p.tool.action))) lines.push(`${a.agent}: used tools the enforced set does not grant now (changed since?): ${a.permits.filter((p) => !a.granted.includes(p.tool.action)).map((p) => p.tool.exposed).join(', ')}`);
+  for (const a of s.proposal.agents)
+    if (a.permits.some((p) => !a.granted.includes(p.tool.action)))
+      lines.push(
+        `${a.agent}: used tools the enforced set does not grant now (changed since?): ${a.permits
+          .filter((p) => !a.granted.includes(p.tool.action))
+          .map((p) => p.tool.exposed)
+          .join(', ')}`,
+      );
   lines.push('', `carried over from the enforced set: ${s.proposal.carried.length} policies (forbids, prompt/resource permits)`);
-  lines.push(`tests: ${join(s.outDir, TESTS_FILE)} (${s.table.cases.filter((c) => c.expect === 'allow').length} allow, ${s.table.cases.filter((c) => c.expect === 'deny').length} deny${s.table.skipped.length ? `, ${s.table.skipped.length} not generated` : ''})`);
+  lines.push(
+    `tests: ${join(s.outDir, TESTS_FILE)} (${s.table.cases.filter((c) => c.expect === 'allow').length} allow, ${s.table.cases.filter((c) => c.expect === 'deny').length} deny${s.table.skipped.length ? `, ${s.table.skipped.length} not generated` : ''})`,
+  );
   return lines.join('\n') + '\n';
 }

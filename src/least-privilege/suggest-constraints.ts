@@ -30,7 +30,7 @@ const RESERVED = new Set(['true', 'false', 'if', 'then', 'else', 'in', 'like', '
 
 export function constraintsFor(tool: SuggestTool, calls: ObservedCall[], tenantOf: (c: ObservedCall) => string | undefined, scopeOf: Map<string, string>): Constraint[] {
   const out: Constraint[] = [];
-  const properties = ((tool.inputSchema as { properties?: Record<string, { enum?: unknown[] }> } | undefined)?.properties ?? {});
+  const properties = (tool.inputSchema as { properties?: Record<string, { enum?: unknown[] }> } | undefined)?.properties ?? {};
   for (const [argument, type] of Object.entries(tool.argumentShape)) {
     if (type.type !== 'String' || !PLAIN_NAME.test(argument) || RESERVED.has(argument)) continue;
     const values = calls.map((c) => c.args[argument]);
@@ -43,7 +43,8 @@ export function constraintsFor(tool: SuggestTool, calls: ObservedCall[], tenantO
     const distinct = [...new Set(present)].sort();
     const enumSize = Array.isArray(properties[argument]?.enum) ? properties[argument]!.enum!.length : undefined;
     const few = enumSize !== undefined ? present.length >= ENUM_MIN_CALLS && distinct.length < enumSize : present.length >= FREE_MIN_CALLS && distinct.length <= FREE_MAX_DISTINCT;
-    if (few && distinct.length > 0) out.push({ kind: 'one-of', argument, values: distinct, optional: present.length < calls.length, ...(enumSize !== undefined ? { enumSize } : {}) });
+    if (few && distinct.length > 0)
+      out.push({ kind: 'one-of', argument, values: distinct, optional: present.length < calls.length, ...(enumSize !== undefined ? { enumSize } : {}) });
   }
   if (calls.every((c) => c.user !== undefined)) out.push({ kind: 'user-present' });
   const scopes = new Set(calls.map((c) => c.policies.map((p) => scopeOf.get(p)).find((s) => s !== undefined)));

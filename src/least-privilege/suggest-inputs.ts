@@ -6,14 +6,14 @@
  */
 import { policyToJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { UpstreamConfig } from '../config/types.js';
-import type { ObservedCall } from './observed.js';
-import { GrantOracle } from './grants.js';
-import type { PolicySettings } from '../policy/settings.js';
 import { PROMPT_ACTION, RESOURCE_ACTION } from '../policy/schema.js';
-import { readPolicies, type PolicySource } from '../policy/source.js';
 import { permitScope } from '../policy/scope-annotation.js';
-import type { ProposalInput, SuggestTool } from './suggest.js';
+import type { PolicySettings } from '../policy/settings.js';
+import { type PolicySource, readPolicies } from '../policy/source.js';
 import { principalOf, type Workbench } from '../policy/workbench.js';
+import { GrantOracle } from './grants.js';
+import type { ObservedCall } from './observed.js';
+import type { ProposalInput, SuggestTool } from './suggest.js';
 
 /** Every tool of the live catalog by Cedar action id. */
 export function catalogTools(bench: Workbench): Map<string, SuggestTool> {
@@ -33,13 +33,22 @@ export function catalogTools(bench: Workbench): Map<string, SuggestTool> {
  * contexts (user, tenant, scopes) the agent was seen in, and reachable at all: the upstream's
  * baseline scopes held, as the router requires.
  */
-export function grantsOf(bench: Workbench, settings: PolicySettings, upstreams: UpstreamConfig[], calls: ObservedCall[], tools: Map<string, SuggestTool>): Map<string, Set<string>> {
+export function grantsOf(
+  bench: Workbench,
+  settings: PolicySettings,
+  upstreams: UpstreamConfig[],
+  calls: ObservedCall[],
+  tools: Map<string, SuggestTool>,
+): Map<string, Set<string>> {
   const oracle = new GrantOracle(settings, bench.stage.view, upstreams);
   const contexts = new Map<string, ObservedCall>();
   for (const c of calls) contexts.set([c.agent, c.user ?? '', c.tenant ?? '', [...c.scopes].sort().join(' ')].join('\u0000'), c);
   const granted = new Map<string, Set<string>>();
   for (const c of contexts.values()) {
-    const principal = { ...principalOf({ agent: c.agent, ...(c.user ? { user: c.user } : {}), ...(c.tenant ? { tenant: c.tenant } : {}), scopes: c.scopes }), anonymous: c.agent === 'anonymous' };
+    const principal = {
+      ...principalOf({ agent: c.agent, ...(c.user ? { user: c.user } : {}), ...(c.tenant ? { tenant: c.tenant } : {}), scopes: c.scopes }),
+      anonymous: c.agent === 'anonymous',
+    };
     const set = granted.get(c.agent) ?? granted.set(c.agent, new Set()).get(c.agent)!;
     for (const action of tools.keys()) {
       const slash = action.indexOf('/');

@@ -43,7 +43,8 @@ export function buildTestTable(input: TestTableInput): TestTable {
   const skipped: string[] = [];
   // Argument values seen anywhere, by name: the best guess for a tool that was never called.
   const seen = new Map<string, unknown[]>();
-  for (const a of input.proposal.agents) for (const t of a.permits) for (const c of t.calls) for (const [k, v] of Object.entries(c.args)) if (plain(v)) (seen.get(k) ?? seen.set(k, []).get(k)!).push(v);
+  for (const a of input.proposal.agents)
+    for (const t of a.permits) for (const c of t.calls) for (const [k, v] of Object.entries(c.args)) if (plain(v)) (seen.get(k) ?? seen.set(k, []).get(k)!).push(v);
   for (const a of input.proposal.agents) {
     for (const t of a.permits) {
       const call = t.calls.find((c) => Object.values(c.args).every(plain) && input.fits(t.tool, c.args));
@@ -51,7 +52,11 @@ export function buildTestTable(input: TestTableInput): TestTable {
         skipped.push(`${a.agent} ${t.tool.exposed}: no observed call with unredacted, valid arguments`);
         continue;
       }
-      cases.push({ ...caseFrom(call, t.tool.exposed, call.args, input.at ?? call.at, `${a.agent} calls ${t.tool.exposed} as observed`), expect: 'allow', policies: [permitId(a.agent, t.tool.action)] });
+      cases.push({
+        ...caseFrom(call, t.tool.exposed, call.args, input.at ?? call.at, `${a.agent} calls ${t.tool.exposed} as observed`),
+        expect: 'allow',
+        policies: [permitId(a.agent, t.tool.action)],
+      });
     }
     const rep = a.representative;
     for (const action of a.unused) {
@@ -91,7 +96,20 @@ function plain(v: unknown): boolean {
   return Object.entries(v).every(([k, x]) => !k.startsWith('$') && plain(x));
 }
 
-type JsonSchema = { type?: string; enum?: unknown[]; default?: unknown; examples?: unknown[]; description?: string; format?: string; minLength?: number; minimum?: number; minItems?: number; items?: JsonSchema; properties?: Record<string, JsonSchema>; required?: string[] };
+type JsonSchema = {
+  type?: string;
+  enum?: unknown[];
+  default?: unknown;
+  examples?: unknown[];
+  description?: string;
+  format?: string;
+  minLength?: number;
+  minimum?: number;
+  minItems?: number;
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+};
 
 /** Required arguments only, each from: a value seen under that name, the tenant, enum, default, example, format. */
 export function sampleArguments(schema: unknown, seen: Map<string, unknown[]>, tenant: string | undefined): Record<string, unknown> | undefined {

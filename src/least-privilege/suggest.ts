@@ -5,11 +5,12 @@
  * the grants and the enforced set come in, a Proposal goes out (rendered by suggest-cedar.ts and
  * suggest-tests.ts, written by suggest-command.ts).
  */
-import type { ObservedCall } from './observed.js';
-import type { PolicySource } from '../policy/source.js';
-import { constraintsFor, type Constraint } from './suggest-constraints.js';
-import type { SuggestTool } from './suggest-tool.js';
+
 import { ToolgateError } from '../errors.js';
+import type { PolicySource } from '../policy/source.js';
+import type { ObservedCall } from './observed.js';
+import { type Constraint, constraintsFor } from './suggest-constraints.js';
+import type { SuggestTool } from './suggest-tool.js';
 
 export type { SuggestTool } from './suggest-tool.js';
 
@@ -90,10 +91,20 @@ export function proposePolicies(input: ProposalInput): Proposal {
       if (!input.tools.has(action)) unknownTools++;
       else push(byTool, action, c);
     }
-    const permits = [...byTool].sort(([a], [b]) => (a < b ? -1 : 1)).map(([action, used]) => {
-      const tool = input.tools.get(action)!;
-      return { tool, calls: used, first: used[0]!.at, last: used.at(-1)!.at, users: distinct(used.map((c) => c.user)), tenants: distinct(used.map((c) => c.tenant)), constraints: constraintsFor(tool, used, input.tenantOf, scopeOf) };
-    });
+    const permits = [...byTool]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([action, used]) => {
+        const tool = input.tools.get(action)!;
+        return {
+          tool,
+          calls: used,
+          first: used[0]!.at,
+          last: used.at(-1)!.at,
+          users: distinct(used.map((c) => c.user)),
+          tenants: distinct(used.map((c) => c.tenant)),
+          constraints: constraintsFor(tool, used, input.tenantOf, scopeOf),
+        };
+      });
     const used = new Set(byTool.keys());
     const granted = [...(input.granted.get(agent) ?? [])].sort();
     agents.push({

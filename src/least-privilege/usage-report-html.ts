@@ -67,7 +67,9 @@ function chart(report: UsageReport): string {
 const cell = (s: Share): string => `<td class="n">${s.used}/${s.granted}</td><td class="n">${percent(s)}</td>`;
 
 function summary(report: UsageReport): string {
-  const rows = report.groups.map((g) => `<tr><td>${esc(g.key)}${g.idle ? ' <em>(no calls)</em>' : ''}</td><td class="n">${g.contexts}</td>${cell(g.all)}${cell(g.write)}${cell(g.delete)}</tr>`);
+  const rows = report.groups.map(
+    (g) => `<tr><td>${esc(g.key)}${g.idle ? ' <em>(no calls)</em>' : ''}</td><td class="n">${g.contexts}</td>${cell(g.all)}${cell(g.write)}${cell(g.delete)}</tr>`,
+  );
   rows.push(`<tr><th>total</th><td></td>${cell(report.total.all)}${cell(report.total.write)}${cell(report.total.delete)}</tr>`);
   return `<table id="summary"><thead><tr><th>${esc(report.by)}</th><th>contexts</th><th>used/granted</th><th>share</th><th>write</th><th>share</th><th>delete</th><th>share</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>`;

@@ -15,7 +15,15 @@ export function usageText(report: UsageReport): string {
   out += 'granted: callable under the policy set for the contexts seen (arguments, session and time of day unknown)\n';
   out += 'used: granted tools with at least one allowed call\n\n';
   if (report.groups.length === 0) return out + 'no tool calls in this range and no agents in the config\n';
-  const rows = report.groups.map((g) => [g.key + (g.idle ? ' (no calls)' : ''), String(g.contexts), String(g.all.granted), String(g.all.used), percent(g.all), ratio(g.write), ratio(g.delete)]);
+  const rows = report.groups.map((g) => [
+    g.key + (g.idle ? ' (no calls)' : ''),
+    String(g.contexts),
+    String(g.all.granted),
+    String(g.all.used),
+    percent(g.all),
+    ratio(g.write),
+    ratio(g.delete),
+  ]);
   rows.push(['total', '', String(report.total.all.granted), String(report.total.all.used), percent(report.total.all), ratio(report.total.write), ratio(report.total.delete)]);
   out += textTable([report.by, 'contexts', 'granted', 'used', 'share', 'write used', 'delete used'], rows);
   for (const g of report.groups) out += '\n' + groupText(g);

@@ -9,8 +9,8 @@
  * The oracle also asks for an upstream's baseline scopes, as the router does.
  */
 import type { Principal } from '../pipeline/stages.js';
-import type { Condition, Grant } from './grants.js';
 import type { ToolKind } from '../policy/kinds.js';
+import type { Condition, Grant } from './grants.js';
 import type { Observation, ObservedCall } from './observed.js';
 
 export type GroupBy = 'agent' | 'user' | 'tenant' | 'upstream';
@@ -116,7 +116,11 @@ export function usageReport(inputs: UsageInputs): UsageReport {
   for (const [key, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     out.push(groupUsage(key, g.calls, [...g.contexts.values()], idle.has(key), inputs));
   }
-  const sum = (k: 'all' | 'write' | 'delete'): Share => share(out.reduce((n, g) => n + g[k].granted, 0), out.reduce((n, g) => n + g[k].used, 0));
+  const sum = (k: 'all' | 'write' | 'delete'): Share =>
+    share(
+      out.reduce((n, g) => n + g[k].granted, 0),
+      out.reduce((n, g) => n + g[k].used, 0),
+    );
   return {
     version: 1,
     by,

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, errorResponse } from '../protocol/jsonrpc.js';
 import { reply } from '../mcp/http-reply.js';
+import { ErrorCode, errorResponse } from '../protocol/jsonrpc.js';
 import type { OriginGuard } from './origin-guard.js';
 
 export interface ListenerRoutes {
@@ -47,7 +47,7 @@ export function createListener(
       return reply(res, 403, errorResponse(null, ErrorCode.InvalidRequest, `Forbidden: ${refused}`));
     }
     routes.mcp(req, res).catch((err: unknown) => {
-      log(`request failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      log(`request failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       if (!res.headersSent) reply(res, 500, errorResponse(null, ErrorCode.InternalError, 'Internal error'));
       else res.end();
     });

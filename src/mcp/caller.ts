@@ -1,6 +1,6 @@
 import type { Downstream, Principal } from '../pipeline/stages.js';
-import type { MessageChannel } from './channel.js';
 import type { JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.js';
+import type { MessageChannel } from './channel.js';
 
 /**
  * The downstream side of one request, whatever the era: who is calling, what their client can

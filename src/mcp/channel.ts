@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 import type { ReplyChannel } from '../pipeline/stages.js';
+import type { JsonRpcMessage } from '../protocol/jsonrpc.js';
 
 /**
  * Where messages for one downstream request (or the session's GET stream) go.

@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyTooLargeError, readBody } from './body.js';
-import { reply } from './http-reply.js';
-import { objectOr } from '../protocol/json.js';
-import { isRejection, type IdentityStage, type Principal, type RequestContext } from '../pipeline/stages.js';
-import { LEGACY_CAPABILITIES } from './capabilities.js';
-import { MessageChannel } from './channel.js';
-import type { Router } from './router.js';
+import { type IdentityStage, isRejection, type Principal, type RequestContext } from '../pipeline/stages.js';
 import { isLegacyVersion, negotiateLegacyVersion } from '../protocol/eras.js';
-import { classifyClientEra } from '../protocol/modern.js';
-import type { StatelessEndpoint } from './stateless.js';
+import { objectOr } from '../protocol/json.js';
 import {
   classifyMessage,
   ErrorCode,
@@ -21,8 +14,15 @@ import {
   type JsonRpcNotification,
   type JsonRpcRequest,
 } from '../protocol/jsonrpc.js';
+import { classifyClientEra } from '../protocol/modern.js';
+import { BodyTooLargeError, readBody } from './body.js';
+import { LEGACY_CAPABILITIES } from './capabilities.js';
+import { MessageChannel } from './channel.js';
+import { reply } from './http-reply.js';
+import type { Router } from './router.js';
 import { ClientSession, requestKey } from './session.js';
 import type { SessionStore } from './session-store.js';
+import type { StatelessEndpoint } from './stateless.js';
 
 export interface EndpointOptions {
   maxBodyBytes: number;
@@ -34,7 +34,6 @@ export interface EndpointOptions {
   /** A session id presented by a principal other than the one that opened it (answered 404). */
   onForeignSession?: (session: ClientSession, presentedBy: Principal) => void;
 }
-
 
 /**
  * The Streamable HTTP endpoint (MCP 2025-06-18 / 2025-11-25): POST carries messages, GET opens
@@ -99,7 +98,13 @@ export class McpEndpoint {
     }
 
     const principal = await this.identity.authenticate(req);
-    if (isRejection(principal)) return reply(res, principal.status, errorResponse(null, principal.rpcError?.code ?? ErrorCode.InvalidRequest, principal.rpcError?.message ?? 'Unauthorized'), principal.headers);
+    if (isRejection(principal))
+      return reply(
+        res,
+        principal.status,
+        errorResponse(null, principal.rpcError?.code ?? ErrorCode.InvalidRequest, principal.rpcError?.message ?? 'Unauthorized'),
+        principal.headers,
+      );
 
     // The body decides the era; a modern header on a legacy-shaped body is refused, not guessed.
     const era = classifyClientEra(message, req.headers);
@@ -147,7 +152,9 @@ export class McpEndpoint {
   private request(req: IncomingMessage, res: ServerResponse, session: ClientSession, message: JsonRpcRequest): Promise<void> {
     const key = requestKey(message.id);
     if (session.inFlight.has(key)) {
-      return Promise.resolve(reply(res, 400, errorResponse(message.id, ErrorCode.InvalidRequest, `Invalid Request: id ${String(message.id)} is already in use by a request in flight`)));
+      return Promise.resolve(
+        reply(res, 400, errorResponse(message.id, ErrorCode.InvalidRequest, `Invalid Request: id ${String(message.id)} is already in use by a request in flight`)),
+      );
     }
     const abort = new AbortController();
     session.inFlight.set(key, abort);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { UpstreamRegistry } from '../upstream/registry.js';
-import type { RequestContext } from '../pipeline/stages.js';
-import { AuditError, InsufficientScope } from '../pipeline/rejections.js';
 import { notFound, type Pipeline, type RoutedItem } from '../pipeline/pipeline.js';
-import { listedBy, PROMPTS, RESOURCE_TEMPLATES, RESOURCES, TOOLS, type ItemKind } from '../protocol/item-kinds.js';
-import { ErrorCode, errorResponse, resultResponse, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
+import { AuditError, InsufficientScope } from '../pipeline/rejections.js';
+import type { RequestContext } from '../pipeline/stages.js';
+import { type ItemKind, listedBy, PROMPTS, RESOURCE_TEMPLATES, RESOURCES, TOOLS } from '../protocol/item-kinds.js';
+import { ErrorCode, errorResponse, type JsonRpcRequest, type JsonRpcResponse, resultResponse } from '../protocol/jsonrpc.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
 import type { Caller } from './caller.js';
 import type { MessageChannel } from './channel.js';
 import type { SubscriptionTable } from './subscriptions.js';
@@ -66,7 +66,14 @@ export class Router {
   }
 
   /** tools/call and prompts/get: the exposed name → its upstream and the name the upstream knows. */
-  private named(caller: Caller, request: JsonRpcRequest, kind: ItemKind, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> | JsonRpcResponse {
+  private named(
+    caller: Caller,
+    request: JsonRpcRequest,
+    kind: ItemKind,
+    channel: MessageChannel,
+    ctx: RequestContext,
+    signal: AbortSignal,
+  ): Promise<JsonRpcResponse> | JsonRpcResponse {
     const params = request.params ?? {};
     const name = params.name;
     if (typeof name !== 'string') return errorResponse(request.id, ErrorCode.InvalidParams, `${kind.use} needs a string "name"`);
@@ -77,7 +84,14 @@ export class Router {
     if (!owner) return notFound(request.id, request.method, name);
     const item: RoutedItem = {
       kind,
-      invocation: { method: request.method, upstream: owner.upstream, target: owner.original, exposedName: name, arguments: (params.arguments ?? {}) as Record<string, unknown>, definitionHash: entry?.definitionHash },
+      invocation: {
+        method: request.method,
+        upstream: owner.upstream,
+        target: owner.original,
+        exposedName: name,
+        arguments: (params.arguments ?? {}) as Record<string, unknown>,
+        definitionHash: entry?.definitionHash,
+      },
       request: entry ? { ...request, params: { ...params, name: entry.original } } : request,
       inputSchema: entry?.item.inputSchema,
       offered: entry !== undefined,

@@ -5,7 +5,10 @@ export class SessionStore {
   private readonly sessions = new Map<string, ClientSession>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly idleMs: number, private readonly onExpire: (s: ClientSession) => void = () => undefined) {
+  constructor(
+    private readonly idleMs: number,
+    private readonly onExpire: (s: ClientSession) => void = () => undefined,
+  ) {
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(1000, idleMs / 4)));
     this.sweeper.unref();
   }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../pipeline/stages.js';
-import type { Caller } from './caller.js';
-import type { MessageChannel } from './channel.js';
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { isLoggingLevel, LOG_LEVELS, type LoggingLevel } from '../protocol/log-levels.js';
+import type { Caller } from './caller.js';
+import type { MessageChannel } from './channel.js';
 
 /** Which client capability a server→client request needs. */
 const REQUIRED_CAPABILITY: Record<string, string> = {

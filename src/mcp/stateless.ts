@@ -1,25 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal, RequestContext } from '../pipeline/stages.js';
-import type { Caller } from './caller.js';
-import { MessageChannel } from './channel.js';
-import type { Router } from './router.js';
-import { reply } from './http-reply.js';
-import { ErrorCode, errorResponse, isNotification, isRequest, isResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
+import { LEGACY_VERSIONS } from '../protocol/eras.js';
+import {
+  ErrorCode,
+  errorResponse,
+  isNotification,
+  isRequest,
+  isResponse,
+  type JsonRpcMessage,
+  type JsonRpcNotification,
+  type JsonRpcRequest,
+  type JsonRpcResponse,
+} from '../protocol/jsonrpc.js';
+import { LOG_LEVELS, type LoggingLevel } from '../protocol/log-levels.js';
 import {
   checkModernHeaders,
   checkProtocolVersion,
   discoverResult,
   httpStatusForModernError,
-  markResult,
   MODERN_PROTOCOL_VERSION,
-  readRequestEnvelope,
+  markResult,
   REMOVED_METHODS,
-  withoutRequestEnvelope,
   type RequestEnvelope,
+  readRequestEnvelope,
+  withoutRequestEnvelope,
 } from '../protocol/modern.js';
-import { LEGACY_VERSIONS } from '../protocol/eras.js';
-import { LOG_LEVELS, type LoggingLevel } from '../protocol/log-levels.js';
+import type { Caller } from './caller.js';
+import { MessageChannel } from './channel.js';
+import { reply } from './http-reply.js';
+import type { Router } from './router.js';
 
 export interface StatelessOptions {
   serverInfo: { name: string; version: string };
@@ -56,13 +66,22 @@ export class StatelessEndpoint {
       return reply(res, version.status, errorResponse(message.id, version.error.code, version.error.message, { ...(version.error.data as object), supported: SERVED_VERSIONS }));
     }
     if (REMOVED_METHODS.has(message.method)) {
-      return reply(res, httpStatusForModernError(ErrorCode.MethodNotFound), errorResponse(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} does not exist in ${MODERN_PROTOCOL_VERSION}`));
+      return reply(
+        res,
+        httpStatusForModernError(ErrorCode.MethodNotFound),
+        errorResponse(message.id, ErrorCode.MethodNotFound, `Method not found: ${message.method} does not exist in ${MODERN_PROTOCOL_VERSION}`),
+      );
     }
     if (message.method === 'server/discover') {
       return reply(res, 200, {
         jsonrpc: '2.0',
         id: message.id,
-        result: discoverResult({ supportedVersions: SERVED_VERSIONS, capabilities: this.options.capabilities, serverInfo: this.options.serverInfo, ...(this.options.instructions ? { instructions: this.options.instructions } : {}) }),
+        result: discoverResult({
+          supportedVersions: SERVED_VERSIONS,
+          capabilities: this.options.capabilities,
+          serverInfo: this.options.serverInfo,
+          ...(this.options.instructions ? { instructions: this.options.instructions } : {}),
+        }),
       });
     }
 

@@ -11,7 +11,15 @@ export function listEvent(caller: Downstream, ctx: RequestContext, method: strin
 
 /** Server access refused: the caller lacks the upstream's baseline scopes. */
 export function serverAccessEvent(caller: Downstream, ctx: RequestContext, invocation: Invocation, scopes: readonly string[], reason: string): AuditEvent {
-  return { kind: 'auth', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, detail: { outcome: 'insufficient_scope', reason, scopes } };
+  return {
+    kind: 'auth',
+    at: new Date(),
+    requestId: ctx.requestId,
+    sessionId: caller.sessionId,
+    principal: caller.principal,
+    invocation,
+    detail: { outcome: 'insufficient_scope', reason, scopes },
+  };
 }
 
 /** A call to an item policy hides from the caller: the decision that hid it. */
@@ -21,7 +29,15 @@ export function hiddenEvent(caller: Downstream, ctx: RequestContext, invocation:
 
 /** Arguments that do not fit the tool's inputSchema (the call goes no further). */
 export function argumentsEvent(caller: Downstream, ctx: RequestContext, invocation: Invocation, problem: ArgumentProblem): AuditEvent {
-  return { kind: 'arguments', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, detail: { outcome: 'invalid_arguments', field: problem.field, reason: problem.message } };
+  return {
+    kind: 'arguments',
+    at: new Date(),
+    requestId: ctx.requestId,
+    sessionId: caller.sessionId,
+    principal: caller.principal,
+    invocation,
+    detail: { outcome: 'invalid_arguments', field: problem.field, reason: problem.message },
+  };
 }
 
 /** The policy decision on a call; durable before the call is forwarded. */
@@ -31,14 +47,32 @@ export function decisionEvent(caller: Downstream, ctx: RequestContext, invocatio
 
 /** A server→client request (sampling, elicitation, roots) made during an allowed call. */
 export function serverRequestEvent(caller: Downstream, ctx: RequestContext, invocation: Invocation, method: string, decision: AuditRef | void): AuditEvent {
-  const event: AuditEvent = { kind: 'server.request', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, context: ctx, detail: { method } };
+  const event: AuditEvent = {
+    kind: 'server.request',
+    at: new Date(),
+    requestId: ctx.requestId,
+    sessionId: caller.sessionId,
+    principal: caller.principal,
+    invocation,
+    context: ctx,
+    detail: { method },
+  };
   if (decision) event.links = { decision };
   return event;
 }
 
 /** What came of a forwarded call, linked to the decision that allowed it. */
 export function outcomeEvent(caller: Downstream, ctx: RequestContext, invocation: Invocation, outcome: NonNullable<AuditEvent['outcome']>, decision: AuditRef | void): AuditEvent {
-  const event: AuditEvent = { kind: 'outcome', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, context: ctx, outcome };
+  const event: AuditEvent = {
+    kind: 'outcome',
+    at: new Date(),
+    requestId: ctx.requestId,
+    sessionId: caller.sessionId,
+    principal: caller.principal,
+    invocation,
+    context: ctx,
+    outcome,
+  };
   if (decision) event.links = { decision };
   return event;
 }

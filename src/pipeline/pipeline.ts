@@ -4,13 +4,13 @@
  * `visible` the same way; why the stages run in this order is in README.md.
  */
 import { createHash } from 'node:crypto';
-import type { UpstreamRegistry } from '../upstream/registry.js';
+import { type ItemKind, TOOLS, type VisibilityKind } from '../protocol/item-kinds.js';
+import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, resultResponse } from '../protocol/jsonrpc.js';
 import type { CallSink } from '../upstream/client.js';
-import { TOOLS, type ItemKind, type VisibilityKind } from '../protocol/item-kinds.js';
-import { ErrorCode, errorResponse, resultResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
-import type { ArgumentCheck, AuditRef, AuditSink, CredentialStage, Downstream, Invocation, PolicyStage, Principal, ReplyChannel, RequestContext, ServerAccess } from './stages.js';
-import { InsufficientScope } from './rejections.js';
+import type { UpstreamRegistry } from '../upstream/registry.js';
 import { argumentsEvent, decisionEvent, hiddenEvent, listEvent, outcomeEvent, serverAccessEvent, serverRequestEvent } from './events.js';
+import { InsufficientScope } from './rejections.js';
+import type { ArgumentCheck, AuditRef, AuditSink, CredentialStage, Downstream, Invocation, PolicyStage, Principal, ReplyChannel, RequestContext, ServerAccess } from './stages.js';
 
 export interface PipelineStages {
   policy: PolicyStage;
@@ -128,7 +128,8 @@ export class Pipeline {
       return notRecorded(request.id);
     }
     if (decisionRef) invocation.auditRef = decisionRef;
-    if (decision.verdict !== 'allow' && decision.missingScopes && decision.missingScopes.length > 0) throw new InsufficientScope(decision.missingScopes, `policy denied: needs ${decision.missingScopes.join(' ')}`);
+    if (decision.verdict !== 'allow' && decision.missingScopes && decision.missingScopes.length > 0)
+      throw new InsufficientScope(decision.missingScopes, `policy denied: needs ${decision.missingScopes.join(' ')}`);
     if (decision.verdict !== 'allow') return notFound(request.id, request.method, invocation.exposedName);
     // 4. Credential: what this one call carries to this upstream.
     const headers = await this.stages.credentials.credentialFor(caller.principal, invocation, ctx);

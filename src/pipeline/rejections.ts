@@ -12,7 +12,10 @@ import { ToolgateError } from '../errors.js';
  */
 export class InsufficientScope extends ToolgateError {
   declare readonly code: 'ERR_INSUFFICIENT_SCOPE';
-  constructor(readonly scopes: readonly string[], readonly reason: string) {
+  constructor(
+    readonly scopes: readonly string[],
+    readonly reason: string,
+  ) {
     super('ERR_INSUFFICIENT_SCOPE', `insufficient scope: needs ${scopes.join(' ')}`);
   }
 }

@@ -5,8 +5,8 @@
  * stage throws are in rejections.ts. The order and why: README.md in this folder.
  */
 import type { IncomingMessage } from 'node:http';
-import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.js';
 import type { VisibilityKind } from '../protocol/item-kinds.js';
+import type { JsonRpcMessage, JsonRpcNotification, JsonRpcRequest, JsonRpcResponse } from '../protocol/jsonrpc.js';
 
 /** Who is calling: the result of the identity stage. */
 export interface Principal {

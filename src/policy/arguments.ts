@@ -13,8 +13,9 @@ import * as formatsModule from 'ajv-formats';
 import type { ArgumentCheck, ArgumentProblem } from '../pipeline/stages.js';
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
-const addFormats: FormatsPlugin = ((formatsModule as unknown as { default: FormatsPlugin | { default: FormatsPlugin } }).default as { default?: FormatsPlugin }).default
-  ?? ((formatsModule as unknown as { default: FormatsPlugin }).default);
+const addFormats: FormatsPlugin =
+  ((formatsModule as unknown as { default: FormatsPlugin | { default: FormatsPlugin } }).default as { default?: FormatsPlugin }).default ??
+  (formatsModule as unknown as { default: FormatsPlugin }).default;
 
 export class ArgumentValidator implements ArgumentCheck {
   private readonly ajv: Ajv;

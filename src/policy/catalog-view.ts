@@ -5,7 +5,7 @@
  * (it is hidden anyway), so the schema and the policies written for it stay valid.
  */
 import type { Catalog } from '../catalog/catalog.js';
-import { definitionHash, type PinStore, type PinStatus } from '../catalog/pinning.js';
+import { definitionHash, type PinStatus, type PinStore } from '../catalog/pinning.js';
 import type { AuditSink } from '../pipeline/stages.js';
 import type { ToolKind, ToolKinds } from './kinds.js';
 import type { ResourceRef } from './request.js';
@@ -105,7 +105,15 @@ export class CatalogView {
     void this.audit.record({
       kind: 'catalog',
       at: this.clock(),
-      detail: { event: 'tool_definition_changed', upstream, tool, approvedHash: definitionHash(approved), liveHash, changedFields: changed, action: 'hidden until `toolgate tools approve`' },
+      detail: {
+        event: 'tool_definition_changed',
+        upstream,
+        tool,
+        approvedHash: definitionHash(approved),
+        liveHash,
+        changedFields: changed,
+        action: 'hidden until `toolgate tools approve`',
+      },
     });
   }
 }

@@ -6,21 +6,21 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  type Context,
+  type EntityJson,
+  type EntityUidJson,
   isAuthorizedPartial,
   policyToJson,
   preparsePolicySet,
   preparseSchema,
   statefulIsAuthorized,
   validate,
-  type Context,
-  type EntityJson,
-  type EntityUidJson,
 } from '@cedar-policy/cedar-wasm/nodejs';
+import { pruneType, pruneValue, type Usage, usageOf } from './context-reads.js';
 import { PolicyLoadError } from './errors.js';
 import { actionAncestors, buildSchema, type SchemaTool } from './schema.js';
-import { fromCedarError, type PolicySource } from './source.js';
-import { pruneType, pruneValue, usageOf, type Usage } from './context-reads.js';
 import { permitScope } from './scope-annotation.js';
+import { fromCedarError, type PolicySource } from './source.js';
 
 export interface CedarRequest {
   principal: EntityUidJson & { type: string; id: string };
@@ -73,14 +73,22 @@ export class CompiledPolicySet {
   private readonly emptySlice: Slice;
   readonly size: number;
 
-  constructor(readonly sources: PolicySource[], tools: SchemaTool[], label: string, upstreams: string[] = []) {
+  constructor(
+    readonly sources: PolicySource[],
+    tools: SchemaTool[],
+    label: string,
+    upstreams: string[] = [],
+  ) {
     this.size = sources.length;
     const record: Record<string, string> = {};
     for (const s of sources) record[s.id] = s.text;
-    this.hash = 'sha256:' + createHash('sha256').update(JSON.stringify(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)))).digest('hex');
+    this.hash =
+      'sha256:' +
+      createHash('sha256')
+        .update(JSON.stringify(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1))))
+        .digest('hex');
     this.schema = buildSchema(tools, upstreams);
     this.check(record);
-
 
     const scopeOf = new Map<string, string>();
     const actionScope = new Map<string, { all: true } | { ids: string[] }>();
@@ -118,10 +126,12 @@ export class CompiledPolicySet {
       return slice;
     };
     for (const [action, ancestors] of actionAncestors(tools)) {
-      const ids = sources.filter((s) => {
-        const sc = actionScope.get(s.id)!;
-        return 'all' in sc || sc.ids.some((id) => ancestors.has(id));
-      }).map((s) => s.id);
+      const ids = sources
+        .filter((s) => {
+          const sc = actionScope.get(s.id)!;
+          return 'all' in sc || sc.ids.some((id) => ancestors.has(id));
+        })
+        .map((s) => s.id);
       this.slices.set(action, sliceFor(ids));
     }
     // Actions not in the catalog (yet) still see the policies that apply to every action.
@@ -170,7 +180,9 @@ export class CompiledPolicySet {
       const e = req.entities[i]!;
       entities.push({ uid: e.uid, attrs: pruneValue(e.attrs, i === 0 ? slice.principal : slice.resource) as EntityJson['attrs'], parents: e.parents });
     }
-    const key = this.memoEnabled ? `${req.action}\u0000${req.principal.id}\u0000${req.resource.type}\u0000${req.resource.id}\u0000${JSON.stringify(context)}\u0000${JSON.stringify(entities)}` : '';
+    const key = this.memoEnabled
+      ? `${req.action}\u0000${req.principal.id}\u0000${req.resource.type}\u0000${req.resource.id}\u0000${JSON.stringify(context)}\u0000${JSON.stringify(entities)}`
+      : '';
     const known = this.memoEnabled ? this.memo.get(key) : undefined;
     if (known) return { verdict: known.verdict, policies: [...known.policies], errors: [...known.errors] };
     const result = this.evaluateInCedar(req, slice, context, entities);
@@ -223,7 +235,10 @@ export class CompiledPolicySet {
 
 /** The schema as one slice sees it: every action (the group hierarchy), but contexts and entity shapes cut to what its policies read. */
 function trimmedSchema(full: Record<string, unknown>, slice: Pick<Slice, 'context' | 'principal' | 'resource'>): Record<string, unknown> {
-  type Ns = { entityTypes: Record<string, { memberOfTypes?: string[]; shape?: Record<string, unknown> }>; actions: Record<string, { memberOf?: unknown; appliesTo?: { context: Record<string, unknown> } }> };
+  type Ns = {
+    entityTypes: Record<string, { memberOfTypes?: string[]; shape?: Record<string, unknown> }>;
+    actions: Record<string, { memberOf?: unknown; appliesTo?: { context: Record<string, unknown> } }>;
+  };
   const ns = (full as Record<string, Ns>)['']!;
   const entityTypes: Ns['entityTypes'] = {};
   for (const [name, t] of Object.entries(ns.entityTypes)) {

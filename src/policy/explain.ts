@@ -5,7 +5,7 @@
  */
 import type { Decision } from '../pipeline/stages.js';
 import { lineColumn } from './source.js';
-import type { Workbench, PrincipalSpec } from './workbench.js';
+import type { PrincipalSpec, Workbench } from './workbench.js';
 import { principalOf } from './workbench.js';
 
 export interface Question {

@@ -21,7 +21,14 @@ export const DEFAULT_KIND_RULES: KindRules = {
 
 /** `delete_*` → /^delete_.*$/ ; only `*` is special. */
 function globPattern(glob: string): RegExp {
-  return new RegExp('^' + glob.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return new RegExp(
+    '^' +
+      glob
+        .split('*')
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*') +
+      '$',
+  );
 }
 
 /** Classifies tool names per upstream; delete rules are checked first, then write, then read. */

@@ -52,7 +52,13 @@ export class RequestBuilder {
     return e;
   }
 
-  build(principal: Principal, resource: ResourceRef, time: LocalTime, ctx: Pick<RequestContext, 'sessionId' | 'protocolVersion'> | undefined, args: Record<string, unknown>): CedarRequest {
+  build(
+    principal: Principal,
+    resource: ResourceRef,
+    time: LocalTime,
+    ctx: Pick<RequestContext, 'sessionId' | 'protocolVersion'> | undefined,
+    args: Record<string, unknown>,
+  ): CedarRequest {
     const agent = this.agentEntity(principal);
     const tenant = principal.tenant ?? (agent.attrs.tenant as string);
     const uid = { type: resource.type, id: resource.id };

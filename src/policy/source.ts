@@ -3,9 +3,9 @@
  * stable id — its `@id("…")` annotation, else `<file>#<index>` — and where it sits in its file,
  * so any later error can name file, line and column.
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { checkParsePolicySet, policySetTextToParts, type DetailedError } from '@cedar-policy/cedar-wasm/nodejs';
+import { checkParsePolicySet, type DetailedError, policySetTextToParts } from '@cedar-policy/cedar-wasm/nodejs';
 import { PolicyLoadError } from './errors.js';
 
 export interface PolicySource {
@@ -27,7 +27,11 @@ export function policyFiles(paths: string[]): string[] {
     } catch (err) {
       throw new PolicyLoadError('ERR_POLICY_READ', p, 0, 0, `cannot read: ${(err as Error).message}`);
     }
-    if (isDir) for (const f of readdirSync(p).filter((n) => n.endsWith('.cedar')).sort()) out.push(join(p, f));
+    if (isDir)
+      for (const f of readdirSync(p)
+        .filter((n) => n.endsWith('.cedar'))
+        .sort())
+        out.push(join(p, f));
     else out.push(p);
   }
   return out;
@@ -89,7 +93,9 @@ export function where(p: PolicySource, offsetInPolicy: number): string {
 export function fromCedarError(code: PolicyLoadError['code'], file: string, fileText: string, base: number, e: DetailedError): PolicyLoadError {
   const loc = e.sourceLocations?.[0];
   // Cedar reports UTF-8 byte offsets; the file is a JS string (an "–" in a comment is 3 bytes, 1 char).
-  const chars = Buffer.from(fileText.slice(base), 'utf8').subarray(0, loc?.start ?? 0).toString('utf8').length;
+  const chars = Buffer.from(fileText.slice(base), 'utf8')
+    .subarray(0, loc?.start ?? 0)
+    .toString('utf8').length;
   const at = lineColumn(fileText, base + chars);
   const label = loc?.label ? ` (${loc.label})` : '';
   const help = e.help ? `; ${e.help}` : '';

@@ -12,13 +12,13 @@ import type { PinStore } from '../catalog/pinning.js';
 import type { Logger } from '../log.js';
 import type { AuditSink, Decision, Invocation, PolicyStage, Principal, RequestContext } from '../pipeline/stages.js';
 import { CatalogView } from './catalog-view.js';
-import { ZonedTime, type Clock } from './clock.js';
-import { CompiledPolicySet, type CedarRequest, type Evaluation } from './compiled.js';
+import { type Clock, ZonedTime } from './clock.js';
+import { type CedarRequest, CompiledPolicySet, type Evaluation } from './compiled.js';
 import { ToolKinds } from './kinds.js';
 import { projectArguments, RequestBuilder, type ResourceRef } from './request.js';
 import { PROMPT_ACTION, RESOURCE_ACTION } from './schema.js';
 import type { PolicySettings } from './settings.js';
-import { readPolicies, type PolicySource } from './source.js';
+import { type PolicySource, readPolicies } from './source.js';
 
 export interface PolicyStatus {
   policySetHash?: string;
@@ -53,7 +53,10 @@ export class CedarPolicyStage implements PolicyStage {
   private loadedAt?: Date;
   private lastReloadError?: string;
 
-  constructor(private readonly settings: PolicySettings, private readonly deps: CedarPolicyStageDeps) {
+  constructor(
+    private readonly settings: PolicySettings,
+    private readonly deps: CedarPolicyStageDeps,
+  ) {
     this.time = new ZonedTime(settings.timeZone);
     this.requests = new RequestBuilder(settings);
     this.view = new CatalogView(deps.catalog, new ToolKinds(settings.kinds), deps.pins, settings.pinning?.firstRun ?? 'approve', deps.audit, () => deps.clock.now());

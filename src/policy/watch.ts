@@ -8,7 +8,7 @@
  * `.cedar` files) count. The pin store usually shares `.toolgate/` with the audit database,
  * whose every write must not recompile the policy set.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 export function watchPolicies(paths: string[], reload: () => void, debounceMs = 100): () => void {

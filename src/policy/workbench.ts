@@ -5,15 +5,15 @@
  * anything as a side effect); decisions are the policy's alone.
  */
 import type { GatewayConfig } from '../config/types.js';
-import { UpstreamRegistry } from '../upstream/registry.js';
-import { silentLogger, type Logger } from '../log.js';
+import { ToolgateError } from '../errors.js';
+import { type Logger, silentLogger } from '../log.js';
 import { MemoryAuditSink } from '../pipeline/pass-through.js';
 import type { Principal } from '../pipeline/stages.js';
+import { UpstreamRegistry } from '../upstream/registry.js';
 import { ArgumentValidator } from './arguments.js';
-import { PolicyLoadError } from './errors.js';
 import { FixedClock } from './clock.js';
+import { PolicyLoadError } from './errors.js';
 import { CedarPolicyStage } from './stage.js';
-import { ToolgateError } from '../errors.js';
 
 export interface Workbench {
   registry: UpstreamRegistry;
@@ -46,7 +46,13 @@ export async function openWorkbench(config: GatewayConfig, logger: Logger = sile
     await registry.close();
     // The schema is built from the live catalog: policies naming a down upstream's tools name nothing.
     if (err instanceof PolicyLoadError && down.length > 0) {
-      throw new PolicyLoadError(err.code, err.file, err.line, err.column, `${err.reason} (upstream ${down.join(', ')} did not answer, so its tools are missing from the schema: start it and try again)`);
+      throw new PolicyLoadError(
+        err.code,
+        err.file,
+        err.line,
+        err.column,
+        `${err.reason} (upstream ${down.join(', ')} did not answer, so its tools are missing from the schema: start it and try again)`,
+      );
     }
     throw err;
   }

@@ -10,9 +10,7 @@ export type LegacyVersion = (typeof LEGACY_VERSIONS)[number];
 
 /** The version we answer an initialize with: the client's if we speak it, else our latest legacy one. */
 export function negotiateLegacyVersion(requested: unknown): LegacyVersion {
-  return (LEGACY_VERSIONS as readonly string[]).includes(requested as string)
-    ? (requested as LegacyVersion)
-    : LATEST_LEGACY_VERSION;
+  return (LEGACY_VERSIONS as readonly string[]).includes(requested as string) ? (requested as LegacyVersion) : LATEST_LEGACY_VERSION;
 }
 
 export function isLegacyVersion(v: string): v is LegacyVersion {

@@ -4,42 +4,43 @@
  * multi round-trip requests. No I/O here; the wire rules and the sources behind each
  * function are in docs/protocol-2026-07-28.md.
  */
-export {
-  MODERN_PROTOCOL_VERSION,
-  MetaKey,
-  ModernErrorCode,
-  REMOVED_METHODS,
-  isModernProtocolVersion,
-  unsupportedVersionError,
-  checkProtocolVersion,
-  missingCapabilityError,
-  httpStatusForModernError,
-} from './modern/protocol.js';
+
 export { LOG_LEVELS, type LoggingLevel } from './log-levels.js';
+export { type Discovered, type DiscoverInput, discoverResult, parseDiscoverResult } from './modern/discover.js';
 export {
-  readRequestEnvelope,
-  withRequestEnvelope,
-  withoutRequestEnvelope,
-  hasEnvelopeClaim,
-  envelopeVersion,
-  type RequestEnvelope,
-  type EnvelopeRejection,
-  type Implementation,
   type ClientCapabilities,
+  type EnvelopeRejection,
+  envelopeVersion,
+  hasEnvelopeClaim,
+  type Implementation,
+  type RequestEnvelope,
+  readRequestEnvelope,
+  withoutRequestEnvelope,
+  withRequestEnvelope,
 } from './modern/envelope.js';
-export { checkModernHeaders, modernHeadersFor, mcpNameSource, HeaderName, type HeaderBag, type HeaderCheck } from './modern/headers.js';
-export { encodeHeaderValue, decodeHeaderValue } from './modern/header-value.js';
-export { readParamHeaderDeclarations, paramHeadersFor, checkParamHeaders, type ParamHeaderDeclaration } from './modern/param-headers.js';
-export { discoverResult, parseDiscoverResult, type DiscoverInput, type Discovered } from './modern/discover.js';
-export { markResult, unmarkResult, classifyResult, CACHEABLE_METHODS, type CacheScope, type MarkOptions, type ResultClass } from './modern/result.js';
-export { classifyClientEra, classifyDiscoverProbe, type ClientEra, type ProbeReply, type ProbeVerdict } from './modern/era.js';
+export { type ClientEra, classifyClientEra, classifyDiscoverProbe, type ProbeReply, type ProbeVerdict } from './modern/era.js';
+export { decodeHeaderValue, encodeHeaderValue } from './modern/header-value.js';
+export { checkModernHeaders, type HeaderBag, type HeaderCheck, HeaderName, mcpNameSource, modernHeadersFor } from './modern/headers.js';
 export {
-  MRTR_METHODS,
   INPUT_REQUEST_METHODS,
-  readRetryInput,
-  withoutRetryInput,
-  requiredCapability,
-  missingCapabilities,
   inputRequestFromLegacy,
+  MRTR_METHODS,
+  missingCapabilities,
   type RetryInput,
+  readRetryInput,
+  requiredCapability,
+  withoutRetryInput,
 } from './modern/mrtr.js';
+export { checkParamHeaders, type ParamHeaderDeclaration, paramHeadersFor, readParamHeaderDeclarations } from './modern/param-headers.js';
+export {
+  checkProtocolVersion,
+  httpStatusForModernError,
+  isModernProtocolVersion,
+  MetaKey,
+  MODERN_PROTOCOL_VERSION,
+  ModernErrorCode,
+  missingCapabilityError,
+  REMOVED_METHODS,
+  unsupportedVersionError,
+} from './modern/protocol.js';
+export { CACHEABLE_METHODS, type CacheScope, classifyResult, type MarkOptions, markResult, type ResultClass, unmarkResult } from './modern/result.js';

@@ -5,11 +5,12 @@
  * The UpstreamClient (client.ts) owns the table of these records and the sessions they
  * are sent on.
  */
-import type { UpstreamTransport } from './transport/transport.js';
+
+import { ToolgateError } from '../errors.js';
+import { ErrorCode, errorResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { classifyResult, unmarkResult, withRequestEnvelope } from '../protocol/modern.js';
 import { eraHeaders, GATEWAY_CLIENT_INFO, MODERN_CLIENT_CAPABILITIES } from './handshake.js';
-import { ErrorCode, errorResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
-import { ToolgateError } from '../errors.js';
+import type { UpstreamTransport } from './transport/transport.js';
 
 /** Where an upstream's messages about one forwarded call go (the downstream request's stream). */
 export interface CallSink {
@@ -81,7 +82,12 @@ export function outgoingCall(request: JsonRpcRequest, id: number, opts: ForwardO
   if (context.era === 'modern') {
     // Stateless: every request carries what initialize used to settle. The log level asks for
     // everything; each caller filters to its own level.
-    outgoing = withRequestEnvelope(outgoing, { protocolVersion: context.protocolVersion, clientCapabilities: MODERN_CLIENT_CAPABILITIES, clientInfo: GATEWAY_CLIENT_INFO, logLevel: 'debug' });
+    outgoing = withRequestEnvelope(outgoing, {
+      protocolVersion: context.protocolVersion,
+      clientCapabilities: MODERN_CLIENT_CAPABILITIES,
+      clientInfo: GATEWAY_CLIENT_INFO,
+      logLevel: 'debug',
+    });
     headers = { ...eraHeaders(outgoing), ...opts.headers };
     call.stream = new AbortController();
   }
@@ -97,7 +103,12 @@ export function fromModern(response: JsonRpcResponse, upstream: string): JsonRpc
   if (!('result' in response)) return response;
   const kind = classifyResult(response.result);
   if (kind.kind === 'input_required') {
-    return errorResponse(response.id, ErrorCode.UpstreamUnavailable, `upstream ${upstream} asked for client input (input_required), which toolgate does not relay from 2026-07-28 upstreams yet`, { upstream });
+    return errorResponse(
+      response.id,
+      ErrorCode.UpstreamUnavailable,
+      `upstream ${upstream} asked for client input (input_required), which toolgate does not relay from 2026-07-28 upstreams yet`,
+      { upstream },
+    );
   }
   const plain = unmarkResult(response.result);
   if (!plain.ok) return errorResponse(response.id, ErrorCode.UpstreamUnavailable, `upstream ${upstream} sent an invalid result: ${plain.reason}`, { upstream });

@@ -7,20 +7,20 @@
  * handshake.ts, the probation after a recovery in probation.ts.
  */
 import type { UpstreamConfig } from '../config/types.js';
-import type { UpstreamTransport } from './transport/transport.js';
-import { UpstreamTransportError } from './transport/transport.js';
+import { LATEST_LEGACY_VERSION } from '../protocol/eras.js';
+import { ErrorCode, errorResponse, isErrorResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
+import { type ForwardOptions, outgoingCall, UpstreamCallError } from './call.js';
+import { handshake } from './handshake.js';
+import { CallsInFlight } from './in-flight.js';
+import { UpstreamInbox } from './inbox.js';
+import { Probation } from './probation.js';
 // The code is the transport contract's; only the HTTP transport has sessions to lose.
 import { SESSION_EXPIRED } from './transport/http-session.js';
-import { LATEST_LEGACY_VERSION } from '../protocol/eras.js';
-import { handshake } from './handshake.js';
-import { outgoingCall, UpstreamCallError, type ForwardOptions } from './call.js';
-import { UpstreamInbox } from './inbox.js';
-import { CallsInFlight } from './in-flight.js';
-import { Probation } from './probation.js';
-import { ErrorCode, errorResponse, isErrorResponse, type JsonRpcMessage, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
+import type { UpstreamTransport } from './transport/transport.js';
+import { UpstreamTransportError } from './transport/transport.js';
 
 export type { CallSink, ForwardOptions } from './call.js';
-export { UpstreamCallError, isErrorResponse };
+export { isErrorResponse, UpstreamCallError };
 
 export interface UpstreamEvents {
   /** The upstream said its tools/prompts/resources changed, or it (re)connected. */

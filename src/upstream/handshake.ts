@@ -1,8 +1,8 @@
 import type { UpstreamConfig } from '../config/types.js';
 import { LATEST_LEGACY_VERSION } from '../protocol/eras.js';
+import { objectOr } from '../protocol/json.js';
 import { isErrorResponse, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { classifyDiscoverProbe, MODERN_PROTOCOL_VERSION, modernHeadersFor, withRequestEnvelope } from '../protocol/modern.js';
-import { objectOr } from '../protocol/json.js';
 
 /** What a handshake with one upstream settled: its era and what it said about itself. */
 export interface Handshake {
@@ -88,4 +88,3 @@ export function eraHeaders(request: JsonRpcRequest): Record<string, string> {
   const { 'Content-Type': _ct, Accept: _a, ...rest } = modernHeadersFor(request, MODERN_PROTOCOL_VERSION);
   return rest;
 }
-

@@ -5,10 +5,11 @@
  * stop a call. Which session a call goes on, and sending it again after a session loss, is the
  * UpstreamClient's (client.ts).
  */
-import type { UpstreamTransport } from './transport/transport.js';
+
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import type { PendingCall } from './call.js';
 import type { HandshakeRequest } from './handshake.js';
+import type { UpstreamTransport } from './transport/transport.js';
 
 /** Sends without waiting; `via` undefined means the upstream's current session. */
 export type QuietSend = (message: JsonRpcMessage, via: UpstreamTransport | undefined) => void;
@@ -46,7 +47,9 @@ export class CallsInFlight {
     call.timer = setTimeout(() => {
       if (!this.byId.has(id)) return;
       this.cancel(id, call, 'timed out at the gateway');
-      call.resolve(errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream ${this.upstream} did not answer ${call.method} within ${call.timeoutMs} ms`, { upstream: this.upstream }));
+      call.resolve(
+        errorResponse(id, ErrorCode.UpstreamUnavailable, `upstream ${this.upstream} did not answer ${call.method} within ${call.timeoutMs} ms`, { upstream: this.upstream }),
+      );
     }, call.timeoutMs);
     call.timer.unref?.();
   }

@@ -6,7 +6,7 @@
  * never guessed (see `attribute`). The UpstreamClient owns the calls and the sessions; the inbox
  * only reads the one (in-flight.ts) and answers on the other.
  */
-import type { UpstreamTransport } from './transport/transport.js';
+
 import {
   ErrorCode,
   errorResponse,
@@ -21,6 +21,7 @@ import {
 } from '../protocol/jsonrpc.js';
 import { fromModern, type PendingCall } from './call.js';
 import type { CallsInFlight } from './in-flight.js';
+import type { UpstreamTransport } from './transport/transport.js';
 
 /** What the inbox needs from the client whose upstream it reads. */
 export interface InboxHost {
@@ -98,7 +99,10 @@ export class UpstreamInbox {
     const target = this.attribute(relatedTo);
     if (!target?.sink) {
       this.host.unrouted(r, 'server→client request not tied to a call');
-      this.host.reply(errorResponse(r.id, ErrorCode.InternalError, `toolgate cannot tell which client call ${r.method} belongs to; it is only relayed while a call is in flight`), from);
+      this.host.reply(
+        errorResponse(r.id, ErrorCode.InternalError, `toolgate cannot tell which client call ${r.method} belongs to; it is only relayed while a call is in flight`),
+        from,
+      );
       return;
     }
     const abort = new AbortController();
@@ -114,7 +118,10 @@ export class UpstreamInbox {
         // answer, and must not become an unhandled rejection that ends the process.
         (err: unknown) => {
           if (abort.signal.aborted) return;
-          this.host.reply(errorResponse(r.id, ErrorCode.InternalError, `toolgate could not relay ${r.method} to the client: ${err instanceof Error ? err.message : String(err)}`), from);
+          this.host.reply(
+            errorResponse(r.id, ErrorCode.InternalError, `toolgate could not relay ${r.method} to the client: ${err instanceof Error ? err.message : String(err)}`),
+            from,
+          );
         },
       )
       .finally(() => this.serverRequests.delete(r.id));

@@ -1,12 +1,12 @@
-import type { UpstreamConfig } from '../config/types.js';
-import { UpstreamClient, type UpstreamState } from './client.js';
-import type { JsonRpcMessage, JsonRpcNotification } from '../protocol/jsonrpc.js';
-import { HttpUpstreamTransport } from './transport/http.js';
-import { readUpstreamTls } from './transport/tls-material.js';
-import { StdioUpstreamTransport } from './transport/stdio.js';
-import type { UpstreamTransport } from './transport/transport.js';
 import { Catalog, type Listed } from '../catalog/catalog.js';
+import type { UpstreamConfig } from '../config/types.js';
 import { ITEM_KINDS } from '../protocol/item-kinds.js';
+import type { JsonRpcMessage, JsonRpcNotification } from '../protocol/jsonrpc.js';
+import { UpstreamClient, type UpstreamState } from './client.js';
+import { HttpUpstreamTransport } from './transport/http.js';
+import { StdioUpstreamTransport } from './transport/stdio.js';
+import { readUpstreamTls } from './transport/tls-material.js';
+import type { UpstreamTransport } from './transport/transport.js';
 
 export interface RegistryEvents {
   catalogChanged(kind: 'tools' | 'prompts' | 'resources'): void;

@@ -53,7 +53,12 @@ export async function startAuthorizationServer(clients: TestClient[], options: {
         resourceIndicators: {
           enabled: true,
           useGrantedResource: () => true,
-          getResourceServerInfo: () => ({ scope: SCOPES.join(' '), accessTokenTTL: 600, accessTokenFormat: options.format ?? 'jwt', ...(options.format === 'opaque' ? {} : { jwt: { sign: { alg: 'RS256' } } }) }),
+          getResourceServerInfo: () => ({
+            scope: SCOPES.join(' '),
+            accessTokenTTL: 600,
+            accessTokenFormat: options.format ?? 'jwt',
+            ...(options.format === 'opaque' ? {} : { jwt: { sign: { alg: 'RS256' } } }),
+          }),
         },
       },
       formats: {

@@ -7,7 +7,7 @@
  */
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, type JWK, jwtVerify } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -96,7 +96,13 @@ export async function startExchangeServer(clients: ExchangeClients, gatewayResou
       ctx.state = { ...(ctx.state ?? {}), exchange: { subject, actor: client.clientId } };
       const value = await token.save();
       exchanges.push({ clientId: client.clientId, subject, resource, ...(params.scope ? { scope: params.scope } : {}), outcome: 'issued' });
-      ctx.body = { access_token: value, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: token.expiration, ...(params.scope ? { scope: params.scope } : {}) };
+      ctx.body = {
+        access_token: value,
+        issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        token_type: 'Bearer',
+        expires_in: token.expiration,
+        ...(params.scope ? { scope: params.scope } : {}),
+      };
     },
     ['subject_token', 'subject_token_type', 'resource', 'audience', 'scope', 'actor_token', 'actor_token_type'],
   );

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway.js';
+import { type GatewayOptions, type RunningGateway, startGateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
 
 /** Starts a gateway on an ephemeral loopback port from a YAML fragment listing upstreams. */

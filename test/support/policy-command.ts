@@ -4,6 +4,10 @@ import { runPolicy } from '../../src/cli/policy.js';
 export async function policyCommand(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runPolicy(args, (s) => (out += s), (s) => (err += s));
+  const code = await runPolicy(
+    args,
+    (s) => (out += s),
+    (s) => (err += s),
+  );
   return { code, out, err };
 }

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCrmServer, type CrmServerHandle } from '../../examples/crm/server.js';
+import { type CrmServerHandle, startCrmServer } from '../../examples/crm/server.js';
 import { exampleCommand } from '../../src/cli/demo.js';
 import type { RunningGateway } from '../../src/gateway.js';
 import { MemoryAuditSink } from '../../src/pipeline/pass-through.js';
@@ -32,7 +32,9 @@ export interface PolicyWorld {
  * @param opts.shadowCrm when given, a shadow (candidate) set is configured: the example policies
  *   with crm.cedar rewritten by this function.
  */
-export async function startPolicyWorld(opts: { hr?: boolean; pinning?: 'approve' | 'require'; extraYaml?: string; shadowCrm?: (text: string) => string } = {}): Promise<PolicyWorld> {
+export async function startPolicyWorld(
+  opts: { hr?: boolean; pinning?: 'approve' | 'require'; extraYaml?: string; shadowCrm?: (text: string) => string } = {},
+): Promise<PolicyWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-policy-'));
   const policyDir = join(dir, 'policies');
   // Without the HR upstream its policies name actions that do not exist (and would be refused).
@@ -87,7 +89,10 @@ export async function startPolicyWorld(opts: { hr?: boolean; pinning?: 'approve'
 export class Session {
   private sid?: string;
   private nextId = 1;
-  constructor(private readonly url: string, private readonly headers: Record<string, string>) {}
+  constructor(
+    private readonly url: string,
+    private readonly headers: Record<string, string>,
+  ) {}
 
   async rpc(method: string, params?: unknown): Promise<{ status: number; body: any }> {
     if (!this.sid) await this.open();
@@ -107,7 +112,12 @@ export class Session {
     const res = await fetch(this.url, {
       method: 'POST',
       headers: { ...MCP_HEADERS, ...this.headers },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'policy-test', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'policy-test', version: '1' } },
+      }),
     });
     await res.text();
     this.sid = res.headers.get('mcp-session-id') ?? undefined;
@@ -120,7 +130,10 @@ export class Session {
     const text = await res.text();
     if (!text) return { status: res.status, body: undefined };
     if ((res.headers.get('content-type') ?? '').includes('text/event-stream')) {
-      const data = text.split('\n').filter((l) => l.startsWith('data:')).map((l) => JSON.parse(l.slice(5)));
+      const data = text
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => JSON.parse(l.slice(5)));
       return { status: res.status, body: data.find((d) => 'id' in d) ?? data.at(-1) };
     }
     return { status: res.status, body: JSON.parse(text) };

@@ -9,8 +9,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { type CallChain, type CallVerifier, verifyNodeRequests } from '@toolgate/verify';
 import { z } from 'zod';
-import { verifyNodeRequests, type CallChain, type CallVerifier } from '@toolgate/verify';
 
 export interface RecordedRequest {
   method: string;
@@ -40,10 +40,14 @@ export interface RecordingOptions {
 
 function buildServer(executed: RecordingUpstream['executed']): McpServer {
   const server = new McpServer({ name: 'recording', version: '1.0.0' });
-  server.registerTool('echo', { description: 'Echoes its arguments.', inputSchema: { text: z.string(), n: z.number().optional(), tags: z.array(z.string()).optional() } }, async (args) => {
-    executed.push({ tool: 'echo', args });
-    return { content: [{ type: 'text', text: JSON.stringify(args) }] };
-  });
+  server.registerTool(
+    'echo',
+    { description: 'Echoes its arguments.', inputSchema: { text: z.string(), n: z.number().optional(), tags: z.array(z.string()).optional() } },
+    async (args) => {
+      executed.push({ tool: 'echo', args });
+      return { content: [{ type: 'text', text: JSON.stringify(args) }] };
+    },
+  );
   server.registerTool('delete_record', { description: 'Deletes a record.', inputSchema: { id: z.string() } }, async (args) => {
     executed.push({ tool: 'delete_record', args });
     return { content: [{ type: 'text', text: `deleted ${args.id}` }] };

@@ -1,7 +1,7 @@
 /** Real upstream servers for tests: started on free loopback ports, always stopped by the caller. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { freePort } from './free-port.js';
 
 export { freePort };

@@ -32,7 +32,26 @@ function openssl(args: string[], cwd: string): void {
 export function createTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-pki-'));
   const makeCa = (name: string): void => {
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/O=Toolgate Test/CN=${name}`], dir);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.pem`,
+        '-days',
+        '2',
+        '-subj',
+        `/O=Toolgate Test/CN=${name}`,
+      ],
+      dir,
+    );
     mkdirSync(join(dir, `${name}-db`, 'new'), { recursive: true });
     writeFileSync(join(dir, `${name}-db`, 'index.txt'), '');
     writeFileSync(join(dir, `${name}-db`, 'serial'), '1000\n');
@@ -47,7 +66,27 @@ export function createTestPki(): TestPki {
   const issue = (name: string, subject: string, ext: string, ca: string, dates: string[]): Pem => {
     writeFileSync(join(dir, `${name}.ext`), ext);
     openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
-    openssl(['ca', '-batch', '-notext', '-config', `${ca}.cnf`, '-cert', `${ca}.pem`, '-keyfile', `${ca}.key`, '-in', `${name}.csr`, '-out', `${name}.pem`, '-extfile', `${name}.ext`, ...dates], dir);
+    openssl(
+      [
+        'ca',
+        '-batch',
+        '-notext',
+        '-config',
+        `${ca}.cnf`,
+        '-cert',
+        `${ca}.pem`,
+        '-keyfile',
+        `${ca}.key`,
+        '-in',
+        `${name}.csr`,
+        '-out',
+        `${name}.pem`,
+        '-extfile',
+        `${name}.ext`,
+        ...dates,
+      ],
+      dir,
+    );
     const certFile = join(dir, `${name}.pem`);
     const keyFile = join(dir, `${name}.key`);
     return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), certFile, keyFile };

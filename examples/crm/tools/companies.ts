@@ -11,14 +11,25 @@ import { matches, notFound, ok, page } from './reply.js';
 
 const companyFields = {
   name: z.string().min(1).max(200),
-  domain: z.string().max(253).regex(/^[a-z0-9.-]+\.[a-z]{2,}$/).optional().describe('Web domain, e.g. "initech.example".'),
+  domain: z
+    .string()
+    .max(253)
+    .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/)
+    .optional()
+    .describe('Web domain, e.g. "initech.example".'),
   industry: z.string().max(60).optional(),
   employees: z.number().int().min(1).max(10_000_000).optional(),
   owner: f.username.optional(),
 };
 
 const searchArgs = advertise(
-  z.strictObject({ tenant: f.tenant, query: f.query.optional().describe('Matched against name and domain.'), industry: z.string().max(60).optional(), limit: f.limit, offset: f.offset }),
+  z.strictObject({
+    tenant: f.tenant,
+    query: f.query.optional().describe('Matched against name and domain.'),
+    industry: z.string().max(60).optional(),
+    limit: f.limit,
+    offset: f.offset,
+  }),
 );
 const getArgs = advertise(z.strictObject({ tenant: f.tenant, company_id: f.companyId }));
 const createArgs = advertise(z.strictObject({ tenant: f.tenant, ...companyFields }));
@@ -83,4 +94,3 @@ export function registerCompanyTools(server: McpServer, store: CrmStore): void {
     },
   );
 }
-

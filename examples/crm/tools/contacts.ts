@@ -71,14 +71,10 @@ export function registerContactTools(server: McpServer, store: CrmStore): void {
     },
   );
 
-  server.registerTool(
-    'get_contact',
-    { title: 'Get contact', description: 'Read one contact by id.', inputSchema: getArgs, annotations: READ },
-    async ({ tenant, contact_id }) => {
-      const contact = store.tenant(tenant).contacts.get(contact_id);
-      return contact ? ok({ ...contact }) : notFound('contact', contact_id, tenant);
-    },
-  );
+  server.registerTool('get_contact', { title: 'Get contact', description: 'Read one contact by id.', inputSchema: getArgs, annotations: READ }, async ({ tenant, contact_id }) => {
+    const contact = store.tenant(tenant).contacts.get(contact_id);
+    return contact ? ok({ ...contact }) : notFound('contact', contact_id, tenant);
+  });
 
   server.registerTool(
     'create_contact',
@@ -106,10 +102,7 @@ export function registerContactTools(server: McpServer, store: CrmStore): void {
     },
     async ({ tenant, contact_id, ...fields }) => {
       const contacts = store.tenant(tenant).contacts;
-      const existing =
-        contact_id !== undefined
-          ? contacts.get(contact_id)
-          : [...contacts.values()].find((c) => c.email.toLowerCase() === String(fields.email).toLowerCase());
+      const existing = contact_id !== undefined ? contacts.get(contact_id) : [...contacts.values()].find((c) => c.email.toLowerCase() === String(fields.email).toLowerCase());
       if (contact_id !== undefined && existing === undefined) return notFound('contact', contact_id, tenant);
       if (existing) return ok({ action: 'updated', contact: { ...applyPatch(existing, fields, store.timestamp()) } });
       return ok({ action: 'created', contact: { ...createContact(store, tenant, fields) } });

@@ -34,9 +34,7 @@ const searchArgs = advertise(
 );
 const getArgs = advertise(z.strictObject({ tenant: f.tenant, deal_id: f.dealId }));
 const createArgs = advertise(z.strictObject({ tenant: f.tenant, ...dealFields }));
-const updateArgs = advertise(
-  z.strictObject({ tenant: f.tenant, deal_id: f.dealId, ...z.object(dealFields).partial().shape, lost_reason: z.string().max(500).optional() }),
-);
+const updateArgs = advertise(z.strictObject({ tenant: f.tenant, deal_id: f.dealId, ...z.object(dealFields).partial().shape, lost_reason: z.string().max(500).optional() }));
 const stageArgs = advertise(
   z.strictObject({
     tenant: f.tenant,
@@ -64,14 +62,10 @@ export function registerDealTools(server: McpServer, store: CrmStore): void {
     },
   );
 
-  server.registerTool(
-    'get_deal',
-    { title: 'Get deal', description: 'Read one deal by id.', inputSchema: getArgs, annotations: READ },
-    async ({ tenant, deal_id }) => {
-      const deal = store.tenant(tenant).deals.get(deal_id);
-      return deal ? ok({ ...deal }) : notFound('deal', deal_id, tenant);
-    },
-  );
+  server.registerTool('get_deal', { title: 'Get deal', description: 'Read one deal by id.', inputSchema: getArgs, annotations: READ }, async ({ tenant, deal_id }) => {
+    const deal = store.tenant(tenant).deals.get(deal_id);
+    return deal ? ok({ ...deal }) : notFound('deal', deal_id, tenant);
+  });
 
   server.registerTool(
     'create_deal',
@@ -109,7 +103,12 @@ export function registerDealTools(server: McpServer, store: CrmStore): void {
 
   server.registerTool(
     'update_deal_stage',
-    { title: 'Move deal to stage', description: 'Move a deal through the pipeline (lead → qualified → proposal → negotiation → won/lost).', inputSchema: stageArgs, annotations: UPSERT },
+    {
+      title: 'Move deal to stage',
+      description: 'Move a deal through the pipeline (lead → qualified → proposal → negotiation → won/lost).',
+      inputSchema: stageArgs,
+      annotations: UPSERT,
+    },
     async ({ tenant, deal_id, stage, lost_reason }) => {
       const deal = store.tenant(tenant).deals.get(deal_id);
       if (!deal) return notFound('deal', deal_id, tenant);

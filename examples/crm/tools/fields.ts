@@ -30,9 +30,15 @@ export const recordId = z
 
 export const personName = z.string().min(1).max(120);
 export const email = z.email().max(254);
-export const phone = z.string().regex(/^\+?[0-9 ()-]{4,32}$/).describe('Phone number, international format preferred.');
+export const phone = z
+  .string()
+  .regex(/^\+?[0-9 ()-]{4,32}$/)
+  .describe('Phone number, international format preferred.');
 export const jobTitle = z.string().max(120);
-export const username = z.string().regex(/^[a-z][a-z0-9._-]{1,63}$/).describe('CRM user name, e.g. "alice".');
+export const username = z
+  .string()
+  .regex(/^[a-z][a-z0-9._-]{1,63}$/)
+  .describe('CRM user name, e.g. "alice".');
 export const tags = z.array(z.string().min(1).max(40)).max(20);
 export const isoDate = z.iso.date().describe('Calendar date, YYYY-MM-DD.');
 export const amount = z.number().min(0).max(1_000_000_000);

@@ -22,13 +22,9 @@ const searchArgs = advertise(
   }),
 );
 const getArgs = advertise(z.strictObject({ tenant: f.tenant, note_id: f.noteId }));
-const createArgs = advertise(
-  z.strictObject({ tenant: f.tenant, record_type: f.recordType, record_id: f.recordId, body: f.noteBody, pinned: z.boolean().default(false), author }),
-);
+const createArgs = advertise(z.strictObject({ tenant: f.tenant, record_type: f.recordType, record_id: f.recordId, body: f.noteBody, pinned: z.boolean().default(false), author }));
 const updateArgs = advertise(z.strictObject({ tenant: f.tenant, note_id: f.noteId, body: f.noteBody.optional(), pinned: z.boolean().optional() }));
-const addArgs = advertise(
-  z.strictObject({ tenant: f.tenant, record_id: f.recordId.describe('Contact, company or deal the note is about.'), text: f.noteBody, author }),
-);
+const addArgs = advertise(z.strictObject({ tenant: f.tenant, record_id: f.recordId.describe('Contact, company or deal the note is about.'), text: f.noteBody, author }));
 
 const TYPE_BY_PREFIX: Record<string, RecordType> = { ct: 'contact', co: 'company', dl: 'deal' };
 
@@ -55,14 +51,10 @@ export function registerNoteTools(server: McpServer, store: CrmStore): void {
     },
   );
 
-  server.registerTool(
-    'get_note',
-    { title: 'Get note', description: 'Read one note by id.', inputSchema: getArgs, annotations: READ },
-    async ({ tenant, note_id }) => {
-      const note = store.tenant(tenant).notes.get(note_id);
-      return note ? ok({ ...note }) : notFound('note', note_id, tenant);
-    },
-  );
+  server.registerTool('get_note', { title: 'Get note', description: 'Read one note by id.', inputSchema: getArgs, annotations: READ }, async ({ tenant, note_id }) => {
+    const note = store.tenant(tenant).notes.get(note_id);
+    return note ? ok({ ...note }) : notFound('note', note_id, tenant);
+  });
 
   server.registerTool(
     'create_note',

@@ -18,7 +18,11 @@ export function matches(record: object, text: string | undefined, fields: readon
   if (text === undefined || text === '') return true;
   const needle = text.toLowerCase();
   const values = record as Record<string, unknown>;
-  return fields.some((f) => String(values[f] ?? '').toLowerCase().includes(needle));
+  return fields.some((f) =>
+    String(values[f] ?? '')
+      .toLowerCase()
+      .includes(needle),
+  );
 }
 
 /** One page of a result list, with the offset of the next page when there is one. */

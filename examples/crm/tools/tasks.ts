@@ -32,9 +32,7 @@ const searchArgs = advertise(
 );
 const getArgs = advertise(z.strictObject({ tenant: f.tenant, task_id: f.taskId }));
 const createArgs = advertise(z.strictObject({ tenant: f.tenant, ...taskFields }));
-const updateArgs = advertise(
-  z.strictObject({ tenant: f.tenant, task_id: f.taskId, ...z.object(taskFields).partial().shape, status: f.taskStatus.optional() }),
-);
+const updateArgs = advertise(z.strictObject({ tenant: f.tenant, task_id: f.taskId, ...z.object(taskFields).partial().shape, status: f.taskStatus.optional() }));
 
 export function registerTaskTools(server: McpServer, store: CrmStore): void {
   server.registerTool(
@@ -54,14 +52,10 @@ export function registerTaskTools(server: McpServer, store: CrmStore): void {
     },
   );
 
-  server.registerTool(
-    'get_task',
-    { title: 'Get task', description: 'Read one task by id.', inputSchema: getArgs, annotations: READ },
-    async ({ tenant, task_id }) => {
-      const task = store.tenant(tenant).tasks.get(task_id);
-      return task ? ok({ ...task }) : notFound('task', task_id, tenant);
-    },
-  );
+  server.registerTool('get_task', { title: 'Get task', description: 'Read one task by id.', inputSchema: getArgs, annotations: READ }, async ({ tenant, task_id }) => {
+    const task = store.tenant(tenant).tasks.get(task_id);
+    return task ? ok({ ...task }) : notFound('task', task_id, tenant);
+  });
 
   server.registerTool(
     'create_task',
@@ -96,15 +90,11 @@ export function registerTaskTools(server: McpServer, store: CrmStore): void {
     },
   );
 
-  server.registerTool(
-    'complete_task',
-    { title: 'Complete task', description: 'Mark a task as done.', inputSchema: getArgs, annotations: UPSERT },
-    async ({ tenant, task_id }) => {
-      const task = store.tenant(tenant).tasks.get(task_id);
-      if (!task) return notFound('task', task_id, tenant);
-      return ok({ ...applyPatch(task, { status: 'done' }, store.timestamp()) });
-    },
-  );
+  server.registerTool('complete_task', { title: 'Complete task', description: 'Mark a task as done.', inputSchema: getArgs, annotations: UPSERT }, async ({ tenant, task_id }) => {
+    const task = store.tenant(tenant).tasks.get(task_id);
+    if (!task) return notFound('task', task_id, tenant);
+    return ok({ ...applyPatch(task, { status: 'done' }, store.timestamp()) });
+  });
 
   server.registerTool(
     'delete_task',

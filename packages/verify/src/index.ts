@@ -4,26 +4,27 @@
  * `jti`, and that the tool and arguments received are the ones that were authorized).
  * See the README section "For server authors".
  */
-export { CallVerifier, type CallChain, type VerifierOptions } from './verifier.js';
-export { MemoryJtiStore, type JtiStore } from './jti-store.js';
-export { verifyNodeRequests, type VerifiedNodeHandler, type NodeVerificationOptions } from './node-http.js';
-export { verifyFetchRequests, type FetchHandler } from './fetch.js';
-export { verifyTransportMessages, type MessageTransport } from './stdio.js';
+
 export { argumentsHash } from './argument-hash.js';
-export { bindingOf, BOUND_METHODS, type CallBinding } from './message-binding.js';
-export { PER_CALL_TOKEN_TYPE, CREDENTIAL_META_KEY, type PerCallClaims, type AuditRefClaim, type ActorClaim } from './claims.js';
-export { CALL_TOKEN_REFUSED } from './refusal.js';
+export { type ActorClaim, type AuditRefClaim, CREDENTIAL_META_KEY, PER_CALL_TOKEN_TYPE, type PerCallClaims } from './claims.js';
 export {
-  CallTokenError,
-  TokenMissingError,
-  TokenInvalidError,
-  TokenExpiredError,
-  TokenLifetimeError,
+  ArgumentsMismatchError,
   AudienceError,
+  BodyError,
+  CallTokenError,
   IssuerError,
+  KeySetUnavailableError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenLifetimeError,
+  TokenMissingError,
   TokenReplayedError,
   ToolMismatchError,
-  ArgumentsMismatchError,
-  BodyError,
-  KeySetUnavailableError,
 } from './errors.js';
+export { type FetchHandler, verifyFetchRequests } from './fetch.js';
+export { type JtiStore, MemoryJtiStore } from './jti-store.js';
+export { BOUND_METHODS, bindingOf, type CallBinding } from './message-binding.js';
+export { type NodeVerificationOptions, type VerifiedNodeHandler, verifyNodeRequests } from './node-http.js';
+export { CALL_TOKEN_REFUSED } from './refusal.js';
+export { type MessageTransport, verifyTransportMessages } from './stdio.js';
+export { type CallChain, CallVerifier, type VerifierOptions } from './verifier.js';

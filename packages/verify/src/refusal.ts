@@ -11,7 +11,7 @@ export interface Refusal {
 export const CALL_TOKEN_REFUSED = -32001;
 
 export function refusalFor(err: unknown, body: unknown): Refusal {
-  const id = body !== null && typeof body === 'object' && 'id' in body ? (body as { id: unknown }).id ?? null : null;
+  const id = body !== null && typeof body === 'object' && 'id' in body ? ((body as { id: unknown }).id ?? null) : null;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (!(err instanceof CallTokenError)) {
     // Not a verdict on the token (the body could not be read…): say nothing more than that.

@@ -1,6 +1,6 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from 'jose';
 import { argumentsHash } from './argument-hash.js';
-import { PER_CALL_TOKEN_TYPE, type AuditRefClaim, type PerCallClaims } from './claims.js';
+import { type AuditRefClaim, PER_CALL_TOKEN_TYPE, type PerCallClaims } from './claims.js';
 import {
   ArgumentsMismatchError,
   AudienceError,
@@ -14,7 +14,7 @@ import {
   TokenReplayedError,
   ToolMismatchError,
 } from './errors.js';
-import { MemoryJtiStore, type JtiStore } from './jti-store.js';
+import { type JtiStore, MemoryJtiStore } from './jti-store.js';
 import { bindingOf } from './message-binding.js';
 
 export interface VerifierOptions {

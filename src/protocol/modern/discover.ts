@@ -3,10 +3,11 @@
  * carries only the envelope; the result names the supported versions, the capabilities, the
  * server's identity in `_meta`, optional instructions, and caching hints.
  */
+
+import { isObject } from '../json.js';
 import type { Implementation } from './envelope.js';
 import { MetaKey } from './protocol.js';
 import type { CacheScope } from './result.js';
-import { isObject } from '../json.js';
 
 export interface DiscoverInput {
   supportedVersions: readonly string[];

@@ -4,10 +4,11 @@
  * identity and log level are optional. A request missing a required key is malformed:
  * -32602 with HTTP 400.
  */
-import { ErrorCode, type JsonRpcErrorObject, type JsonRpcMessage, type JsonRpcRequest } from '../jsonrpc.js';
-import { LOG_LEVELS, isLoggingLevel, type LoggingLevel } from '../log-levels.js';
-import { MetaKey } from './protocol.js';
+
 import { isObject } from '../json.js';
+import { ErrorCode, type JsonRpcErrorObject, type JsonRpcMessage, type JsonRpcRequest } from '../jsonrpc.js';
+import { isLoggingLevel, LOG_LEVELS, type LoggingLevel } from '../log-levels.js';
+import { MetaKey } from './protocol.js';
 
 export interface Implementation {
   name: string;

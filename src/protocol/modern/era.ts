@@ -8,19 +8,20 @@
  *   DiscoverResult or a recognised modern error means modern, anything else on a 4xx means
  *   legacy (fall back to `initialize`). Cache the verdict per upstream origin.
  */
-import type { JsonRpcErrorObject, JsonRpcMessage } from '../jsonrpc.js';
-import { hasEnvelopeClaim } from './envelope.js';
-import { parseDiscoverResult, type Discovered } from './discover.js';
-import { HeaderName, type HeaderBag } from './headers.js';
-import { isModernProtocolVersion, ModernErrorCode } from './protocol.js';
+
 import { isObject } from '../json.js';
+import type { JsonRpcErrorObject, JsonRpcMessage } from '../jsonrpc.js';
+import { type Discovered, parseDiscoverResult } from './discover.js';
+import { hasEnvelopeClaim } from './envelope.js';
+import { type HeaderBag, HeaderName } from './headers.js';
+import { isModernProtocolVersion, ModernErrorCode } from './protocol.js';
 
 export type ClientEra = { era: 'modern' } | { era: 'legacy' } | { era: 'reject'; status: 400; error: JsonRpcErrorObject };
 
 function protocolHeader(headers: HeaderBag): string | undefined {
   const wanted = HeaderName.protocolVersion.toLowerCase();
   for (const [k, v] of Object.entries(headers)) {
-    if (k.toLowerCase() === wanted && v !== undefined) return (Array.isArray(v) ? v[0] ?? '' : v).trim();
+    if (k.toLowerCase() === wanted && v !== undefined) return (Array.isArray(v) ? (v[0] ?? '') : v).trim();
   }
   return undefined;
 }
@@ -40,7 +41,11 @@ export function classifyClientEra(message: JsonRpcMessage, headers: HeaderBag): 
     return {
       era: 'reject',
       status: 400,
-      error: { code: ModernErrorCode.HeaderMismatch, message: `Header mismatch: initialize sent with ${HeaderName.protocolVersion} ${header}`, data: { header: HeaderName.protocolVersion, received: header } },
+      error: {
+        code: ModernErrorCode.HeaderMismatch,
+        message: `Header mismatch: initialize sent with ${HeaderName.protocolVersion} ${header}`,
+        data: { header: HeaderName.protocolVersion, received: header },
+      },
     };
   }
   return headerIsModern ? { era: 'modern' } : { era: 'legacy' };

@@ -9,7 +9,7 @@
 import { ErrorCode, isRequest, type JsonRpcErrorObject, type JsonRpcMessage } from '../jsonrpc.js';
 import { envelopeVersion } from './envelope.js';
 import { decodeHeaderValue, encodeHeaderValue, isValidFieldValue, trimFieldValue } from './header-value.js';
-import { paramHeadersFor, type ParamHeaderDeclaration } from './param-headers.js';
+import { type ParamHeaderDeclaration, paramHeadersFor } from './param-headers.js';
 import { ModernErrorCode } from './protocol.js';
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
@@ -103,7 +103,12 @@ export function checkModernHeaders(headers: HeaderBag, message: JsonRpcMessage):
     if (!isValidFieldValue(version)) return mismatch(`${HeaderName.protocolVersion} has invalid characters`, HeaderName.protocolVersion, version);
     const bodyVersion = envelopeVersion(message);
     if (bodyVersion !== undefined && bodyVersion !== version) {
-      return mismatch(`${HeaderName.protocolVersion} ${quote(version)} does not match the body's protocol version ${quote(bodyVersion)}`, HeaderName.protocolVersion, version, bodyVersion);
+      return mismatch(
+        `${HeaderName.protocolVersion} ${quote(version)} does not match the body's protocol version ${quote(bodyVersion)}`,
+        HeaderName.protocolVersion,
+        version,
+        bodyVersion,
+      );
     }
   }
 
@@ -144,11 +149,7 @@ export function checkModernHeaders(headers: HeaderBag, message: JsonRpcMessage):
  * // → { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
  * //     'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'tools/call', 'Mcp-Name': 'get_weather' }
  */
-export function modernHeadersFor(
-  message: JsonRpcMessage,
-  protocolVersion: string,
-  paramDeclarations?: readonly ParamHeaderDeclaration[],
-): Record<string, string> {
+export function modernHeadersFor(message: JsonRpcMessage, protocolVersion: string, paramDeclarations?: readonly ParamHeaderDeclaration[]): Record<string, string> {
   const bodyVersion = envelopeVersion(message);
   if (bodyVersion !== undefined && bodyVersion !== protocolVersion) {
     throw new TypeError(`modernHeadersFor: the body declares protocol version ${bodyVersion}, not ${protocolVersion}`);

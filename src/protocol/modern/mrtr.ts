@@ -6,8 +6,9 @@
  * the original request under a new id with `params.inputResponses` (same keys) and the
  * `requestState` echoed byte for byte.
  */
-import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest } from '../jsonrpc.js';
+
 import { isObject } from '../json.js';
+import { ErrorCode, type JsonRpcErrorObject, type JsonRpcRequest } from '../jsonrpc.js';
 
 /** The only requests that may be answered with input_required. */
 export const MRTR_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);

@@ -5,10 +5,11 @@
  * `tools/list` any tool whose annotations break the rules, and a server that reads the body
  * MUST refuse (400, -32020) a header that is missing, malformed or disagrees with it.
  */
+
+import { isObject } from '../json.js';
 import type { JsonRpcErrorObject } from '../jsonrpc.js';
 import { decodeHeaderValue, encodeHeaderValue, isValidFieldValue, trimFieldValue } from './header-value.js';
 import { ModernErrorCode } from './protocol.js';
-import { isObject } from '../json.js';
 
 export interface ParamHeaderDeclaration {
   /** The `{Name}` of `Mcp-Param-{Name}`, as the tool spells it. */
@@ -23,9 +24,24 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const PRIMITIVE = new Set(['string', 'integer', 'boolean']);
 /** Keywords the annotation may not sit under: it must be reachable through `properties` alone. */
 const UNREACHABLE = [
-  'items', 'prefixItems', 'contains', 'additionalProperties', 'unevaluatedProperties', 'unevaluatedItems',
-  'propertyNames', 'patternProperties', 'dependentSchemas', 'oneOf', 'anyOf', 'allOf', 'not', 'if', 'then',
-  'else', '$defs', 'definitions',
+  'items',
+  'prefixItems',
+  'contains',
+  'additionalProperties',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+  'propertyNames',
+  'patternProperties',
+  'dependentSchemas',
+  'oneOf',
+  'anyOf',
+  'allOf',
+  'not',
+  'if',
+  'then',
+  'else',
+  '$defs',
+  'definitions',
 ];
 
 function containsAnnotation(node: unknown): boolean {

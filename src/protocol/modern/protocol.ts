@@ -72,10 +72,7 @@ export function unsupportedVersionError(requested: string | undefined, supported
  *
  * @example checkProtocolVersion('2099-01-01', ['2026-07-28']) // { ok: false, status: 400, error: { code: -32022, … } }
  */
-export function checkProtocolVersion(
-  requested: string,
-  supported: readonly string[],
-): { ok: true } | { ok: false; status: 400; error: JsonRpcErrorObject } {
+export function checkProtocolVersion(requested: string, supported: readonly string[]): { ok: true } | { ok: false; status: 400; error: JsonRpcErrorObject } {
   if (supported.includes(requested)) return { ok: true };
   return { ok: false, status: 400, error: unsupportedVersionError(requested, supported) };
 }

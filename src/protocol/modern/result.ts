@@ -5,26 +5,17 @@
  * `_meta['io.modelcontextprotocol/serverInfo']`. Legacy results lack all three; an absent
  * `resultType` reads as "complete".
  */
+
+import { isObject } from '../json.js';
 import type { Implementation } from './envelope.js';
 import { MetaKey } from './protocol.js';
-import { isObject } from '../json.js';
 
 export type CacheScope = 'public' | 'private';
 
 /** Methods whose complete results must carry caching hints. */
-export const CACHEABLE_METHODS: ReadonlySet<string> = new Set([
-  'server/discover',
-  'tools/list',
-  'prompts/list',
-  'resources/list',
-  'resources/templates/list',
-  'resources/read',
-]);
+export const CACHEABLE_METHODS: ReadonlySet<string> = new Set(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
 
-export type ResultClass =
-  | { kind: 'complete' }
-  | { kind: 'input_required'; inputRequests?: Record<string, unknown>; requestState?: string }
-  | { kind: 'invalid'; reason: string };
+export type ResultClass = { kind: 'complete' } | { kind: 'input_required'; inputRequests?: Record<string, unknown>; requestState?: string } | { kind: 'invalid'; reason: string };
 
 /**
  * Classifies a result by `resultType`. Absent means complete (a legacy server); an

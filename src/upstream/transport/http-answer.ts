@@ -1,5 +1,5 @@
 import { ErrorCode, errorResponse, isErrorResponse, isResponse, type JsonRpcId } from '../../protocol/jsonrpc.js';
-import { ACCEPT_SSE, describeCause, invalidAnswer, mediaType, messageTooLarge, parseMessage, readCapped, readWithin, type ResponseData } from './http-body.js';
+import { ACCEPT_SSE, describeCause, invalidAnswer, mediaType, messageTooLarge, parseMessage, type ResponseData, readCapped, readWithin } from './http-body.js';
 import { isSessionRejection } from './http-session.js';
 import { consume, followRequestStream, newStream, type StreamOwner } from './http-stream.js';
 import { UpstreamTransportError } from './transport.js';
@@ -31,9 +31,7 @@ export async function readAnswer(owner: StreamOwner, res: ResponseData, requestI
 async function readBody(owner: StreamOwner, res: ResponseData, requestId: JsonRpcId | undefined, signal: AbortSignal): Promise<void> {
   const type = mediaType(res);
   if (res.statusCode !== 202 && type === ACCEPT_SSE) {
-    return requestId === undefined
-      ? consume(owner, res.body, newStream(undefined, signal))
-      : followRequestStream(owner, res.body, newStream(requestId, signal));
+    return requestId === undefined ? consume(owner, res.body, newStream(undefined, signal)) : followRequestStream(owner, res.body, newStream(requestId, signal));
   }
   if (res.statusCode !== 202 && type === 'application/json') return readJson(owner, res, requestId);
   if (requestId !== undefined && res.statusCode !== 202) {
@@ -74,8 +72,7 @@ export async function readRefusal(owner: StreamOwner, res: ResponseData, request
   if (requestId === undefined) {
     throw new UpstreamTransportError(owner.upstreamId, 'ERR_UPSTREAM_REJECTED', `answered HTTP ${status}`);
   }
-  const answer = serverError !== undefined
-    ? { ...serverError, id: requestId }
-    : errorResponse(requestId, ErrorCode.UpstreamUnavailable, `upstream ${owner.upstreamId} answered HTTP ${status}`);
+  const answer =
+    serverError !== undefined ? { ...serverError, id: requestId } : errorResponse(requestId, ErrorCode.UpstreamUnavailable, `upstream ${owner.upstreamId} answered HTTP ${status}`);
   owner.deliver(answer, requestId);
 }

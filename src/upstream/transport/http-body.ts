@@ -1,12 +1,5 @@
 import type { Dispatcher } from 'undici';
-import {
-  classifyMessage,
-  ErrorCode,
-  errorResponse,
-  type JsonRpcErrorResponse,
-  type JsonRpcId,
-  type JsonRpcMessage,
-} from '../../protocol/jsonrpc.js';
+import { classifyMessage, ErrorCode, errorResponse, type JsonRpcErrorResponse, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 
 /*
  * What an upstream's HTTP answer looks like to the transport: its media type, its body read

@@ -1,4 +1,4 @@
-import { ACCEPT_SSE, isSuccess, mediaType, type Body } from './http-body.js';
+import { ACCEPT_SSE, type Body, isSuccess, mediaType } from './http-body.js';
 import { consume, pause, type StreamOwner, type StreamState } from './http-stream.js';
 
 /*

@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import { type Dispatcher, request } from 'undici';
 
 /*
  * Losing the upstream session, and the rule the HTTP transport uses to say so.

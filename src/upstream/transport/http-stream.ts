@@ -1,6 +1,6 @@
 import { ErrorCode, errorResponse, isResponse, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
-import { ACCEPT_SSE, isSuccess, mediaType, messageTooLarge, parseMessage, type Body, type ResponseData } from './http-body.js';
-import { SseParser, type SseEvent } from './sse.js';
+import { ACCEPT_SSE, type Body, isSuccess, mediaType, messageTooLarge, parseMessage, type ResponseData } from './http-body.js';
+import { type SseEvent, SseParser } from './sse.js';
 import type { UpstreamTransportError } from './transport.js';
 
 /*
@@ -81,7 +81,11 @@ export async function followRequestStream(owner: StreamOwner, first: Body, strea
         if (owner.rejectsSession(res.statusCode)) {
           // Accepted before, so the request may have run: it gets an error, not a retry.
           owner.deliver(
-            errorResponse(stream.relatedTo, ErrorCode.UpstreamUnavailable, `upstream ${owner.upstreamId} lost the session before answering (HTTP ${res.statusCode} when resuming the stream)`),
+            errorResponse(
+              stream.relatedTo,
+              ErrorCode.UpstreamUnavailable,
+              `upstream ${owner.upstreamId} lost the session before answering (HTTP ${res.statusCode} when resuming the stream)`,
+            ),
             stream.relatedTo,
           );
           owner.loseSession(res.statusCode, 'when resuming a request stream');
@@ -94,10 +98,7 @@ export async function followRequestStream(owner: StreamOwner, first: Body, strea
       owner.report('could not resume a request stream', err);
     }
   }
-  owner.deliver(
-    errorResponse(stream.relatedTo, ErrorCode.UpstreamUnavailable, `upstream ${owner.upstreamId} closed the stream before answering`),
-    stream.relatedTo,
-  );
+  owner.deliver(errorResponse(stream.relatedTo, ErrorCode.UpstreamUnavailable, `upstream ${owner.upstreamId} closed the stream before answering`), stream.relatedTo);
 }
 
 /**

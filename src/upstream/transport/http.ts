@@ -6,7 +6,7 @@ import { ACCEPT_POST, ACCEPT_SSE, DEFAULT_MAX_MESSAGE_BYTES, describeCause, isSu
 import { followEventStream } from './http-event-stream.js';
 import { endSession, isSessionRejection, SESSION_EXPIRED } from './http-session.js';
 import { newStream, type StreamOwner, type StreamState } from './http-stream.js';
-import { UpstreamTransportError, type SendOptions, type UpstreamTransport } from './transport.js';
+import { type SendOptions, type UpstreamTransport, UpstreamTransportError } from './transport.js';
 
 export interface HttpUpstreamOptions {
   /** The MCP endpoint, e.g. `https://crm.internal/mcp`. */
@@ -196,7 +196,11 @@ export class HttpUpstreamTransport implements UpstreamTransport {
       if (res.statusCode === 405) return;
       // Only 404 here: a 400 to a session's first GET says nothing about the session (http-session.ts).
       if (res.statusCode === 404 && this.session !== undefined) throw this.loseSession(404, 'to the event stream request');
-      throw new UpstreamTransportError(this.upstreamId, 'ERR_UPSTREAM_REJECTED', `answered HTTP ${res.statusCode} (${mediaType(res) || 'no content type'}) to the event stream request`);
+      throw new UpstreamTransportError(
+        this.upstreamId,
+        'ERR_UPSTREAM_REJECTED',
+        `answered HTTP ${res.statusCode} (${mediaType(res) || 'no content type'}) to the event stream request`,
+      );
     }
     void followEventStream(this.streams, res.body, stream).finally(() => this.endEventStream(controller));
   }

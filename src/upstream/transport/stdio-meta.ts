@@ -1,5 +1,5 @@
-import type { JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { CREDENTIAL_META_KEY } from '@toolgate/verify';
+import type { JsonRpcMessage } from '../../protocol/jsonrpc.js';
 
 /**
  * The request with `authorization` (e.g. "Bearer eyJ…") in `params._meta`, or the message as it

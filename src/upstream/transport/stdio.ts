@@ -1,8 +1,8 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { classifyMessage, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { utf8Bytes } from './sse.js';
-import { UpstreamTransportError, type SendOptions, type UpstreamTransport } from './transport.js';
 import { withCredentialMeta } from './stdio-meta.js';
+import { type SendOptions, type UpstreamTransport, UpstreamTransportError } from './transport.js';
 
 export interface StdioUpstreamOptions {
   command: string;

@@ -1,5 +1,5 @@
-import type { JsonRpcId, JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { ToolgateError } from '../../errors.js';
+import type { JsonRpcId, JsonRpcMessage } from '../../protocol/jsonrpc.js';
 
 /**
  * How the gateway talks to one upstream MCP server, below the protocol: bytes in, messages out.
