@@ -24,7 +24,7 @@ import { sourceRevision } from './processes/source-revision.js';
 import { type GatewayProfile, profileGateway } from './profile/gateway-profile.js';
 import { publish } from './report/publish.js';
 import { type BenchResults, latestResults, timestamp, writeResults } from './report/run-results.js';
-import { scenarioResults } from './report/scenario-results.js';
+import { type ScenarioResult, scenarioResults } from './report/scenario-results.js';
 import { evaluateTargets, MODERATE_CONCURRENCY } from './report/targets.js';
 import { catalogScaling } from './scaling/catalog-size.js';
 import { sessionScaling } from './scaling/open-sessions.js';
@@ -66,7 +66,7 @@ async function measure(): Promise<void> {
   try {
     // End to end: every scenario up at once, measured in interleaved rounds.
     const running: Array<{ scenario: Scenario; run: RunningScenario }> = [];
-    let results;
+    let results: ScenarioResult[];
     try {
       for (const scenario of list) {
         running.push({ scenario, run: await scenario.start(shared) });

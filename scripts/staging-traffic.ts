@@ -138,7 +138,10 @@ export async function driveDay(world: StagingWorld, o: { seed: number; start: Da
     const total = a.steps.reduce((n, s) => n + s.weight, 0);
     for (let i = 0; i < a.calls; i++) {
       let w = r.int(total);
-      const step = a.steps.find((s) => (w -= s.weight) < 0)!;
+      const step = a.steps.find((s) => {
+        w -= s.weight;
+        return w < 0;
+      })!;
       await call(client, step.tool, step.args(r, a.tenant));
       if (i === Math.floor(a.calls / 2)) for (const x of a.refused) await call(client, x.tool, x.args);
     }

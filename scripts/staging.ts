@@ -36,9 +36,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const USAGE = 'usage: npm run staging -- [--home DIR] [--scale N]   (N: traffic multiplier, default 1 ≈ 300 calls a day)';
 
 export async function runStaging(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
-  let values;
+  const options = { home: { type: 'string', default: '.toolgate-staging' }, scale: { type: 'string', default: '1' } } as const;
+  let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
   try {
-    ({ values } = parseArgs({ args: argv, options: { home: { type: 'string', default: '.toolgate-staging' }, scale: { type: 'string', default: '1' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options, strict: true }));
   } catch (e) {
     process.stderr.write(`staging: ${(e as Error).message}\n${USAGE}\n`);
     return 2;
@@ -76,10 +77,10 @@ export async function runStaging(argv: string[], out: (s: string) => void = (s) 
       (x) => (table += x),
     );
     out(
-      table
+      `${table
         .split('\n')
         .filter((l) => l.startsWith('FAIL') || /passed$/.test(l))
-        .join('\n') + '\n',
+        .join('\n')}\n`,
     );
 
     h('day 2: the suggestion runs as policy.shadow');

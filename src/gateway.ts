@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ChainedAuditLog } from './audit/chained-log.js';
 import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
 import { Closers } from './closers.js';
@@ -205,7 +206,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     (m) => logger.log('error', m),
     ...(config.listener.tls ? [tlsServerFactory(config.listener.tls, tlsAuditHooks(audit, logger), tlsStats)] : []),
   );
-  let address;
+  let address: AddressInfo;
   try {
     address = await listen(server, config.listener.port, config.listener.host);
   } catch (err) {

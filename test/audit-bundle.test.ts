@@ -35,7 +35,7 @@ describe('evidence bundle: offline verification and tamper evidence', () => {
     if (tamper) {
       const file = join(copy, 'records.jsonl');
       const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-      writeFileSync(file, tamper(lines).join('\n') + '\n');
+      writeFileSync(file, `${tamper(lines).join('\n')}\n`);
     }
     return verifyBundle(copy);
   }
@@ -89,7 +89,10 @@ describe('evidence bundle: offline verification and tamper evidence', () => {
   test("verification against a key the reviewer trusts instead of the bundle's own: a foreign key fails every checkpoint", async () => {
     const other = tempDir();
     try {
-      const { keys } = await openLog(new SqliteAuditStore(join(other.path, 'x.db')), join(other.path, 'keys')).then(async (r) => (await r.log.close(), r));
+      const { keys } = await openLog(new SqliteAuditStore(join(other.path, 'x.db')), join(other.path, 'keys')).then(async (r) => {
+        await r.log.close();
+        return r;
+      });
       const report = await verifyBundle(pristine, [keys.publicKeyPem]);
       assert.equal(report.finding?.kind, 'bad-checkpoint');
     } finally {

@@ -90,14 +90,18 @@ describe('audit canonical JSON (RFC 8785)', () => {
     cyclic.self = cyclic;
     const deep: Record<string, unknown> = {};
     let at = deep;
-    for (let i = 0; i < 40; i++) at = (at.next = {}) as Record<string, unknown>;
+    for (let i = 0; i < 40; i++) {
+      const next: Record<string, unknown> = {};
+      at.next = next;
+      at = next;
+    }
     at.back = deep;
     for (const [what, bad] of [
       ['NaN', { n: NaN }],
       ['Infinity', [1, -Infinity]],
       ['lone high surrogate', { s: 'a\ud800' }],
       ['lone low surrogate', ['\udc00b']],
-      ['lone surrogate key', { ['k\ud83d']: 1 }],
+      ['lone surrogate key', { 'k\ud83d': 1 }],
       ['cycle', cyclic],
       ['cycle 41 levels down', deep],
     ] as const) {

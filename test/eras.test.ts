@@ -13,6 +13,7 @@ import { exampleCommand } from '../src/cli/demo.js';
 import type { RunningGateway } from '../src/gateway.js';
 import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
+import type { RpcAnswer } from './support/rpc-answer.js';
 import { waitFor } from './support/wait-for.js';
 
 let gateway: RunningGateway;
@@ -122,7 +123,7 @@ describe('2026-07-28 on the wire', () => {
     assert.ok(probe.log.cancelled.includes('modern-disconnect'), 'the upstream was told to cancel');
   });
 
-  async function post(body: unknown, headers: Record<string, string>): Promise<{ status: number; json: any }> {
+  async function post(body: unknown, headers: Record<string, string>): Promise<{ status: number; json: RpcAnswer }> {
     const res = await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body: JSON.stringify(body) });
     const t = await res.text();
     return { status: res.status, json: t ? JSON.parse(t) : undefined };

@@ -56,10 +56,10 @@ test('SDK client: 401 → protected-resource metadata → token from that AS →
     await client.close();
   }
   // The flow, in order: refused, discovery at toolgate, discovery at the AS, token, retry.
-  const first = seen.findIndex((s) => s === 'POST toolgate/mcp 401');
+  const first = seen.indexOf('POST toolgate/mcp 401');
   const prm = seen.findIndex((s) => s.startsWith('GET toolgate/.well-known/oauth-protected-resource') && s.endsWith(' 200'));
   const asMeta = seen.findIndex((s) => s.startsWith('GET AS/.well-known/') && s.endsWith(' 200'));
-  const tokenAt = seen.findIndex((s) => s === 'POST AS/token 200');
+  const tokenAt = seen.indexOf('POST AS/token 200');
   const retry = seen.findIndex((s, i) => i > tokenAt && s === 'POST toolgate/mcp 200');
   assert.ok(first >= 0 && first < prm && prm < asMeta && asMeta < tokenAt && tokenAt < retry, seen.join('\n'));
   const token = provider.tokens()!.access_token;

@@ -129,7 +129,7 @@ describe('withRequestEnvelope / withoutRequestEnvelope', () => {
       [MetaKey.clientCapabilities]: { sampling: {} },
     });
     const withInfo = withRequestEnvelope(original, { protocolVersion: V, clientCapabilities: {}, clientInfo: { name: 'toolgate', version: '0.1.0' } });
-    assert.deepEqual((withInfo.params?._meta as Record<string, unknown>)[MetaKey.clientInfo], { name: 'toolgate', version: '0.1.0' });
+    assert.deepEqual((withInfo.params!._meta as Record<string, unknown>)[MetaKey.clientInfo], { name: 'toolgate', version: '0.1.0' });
   });
 
   it('strips the envelope for a legacy upstream and keeps progressToken', () => {

@@ -104,7 +104,7 @@ describe('client certificates optional (no auth: the certificate names the calle
     assert.deepEqual(client.sanUris, ['spiffe://acme.test/agent/sales-bot']);
     assert.equal(client.verified, true);
     assert.match(client.thumbprint, /^[A-Za-z0-9_-]{43}$/);
-    assert.equal((conn.detail?.server as { subject: string }).subject, 'CN=toolgate.test,O=Toolgate Test');
+    assert.equal((conn.detail!.server as { subject: string }).subject, 'CN=toolgate.test,O=Toolgate Test');
     // The session belongs to the certificate's agent (mapped by the SAN URI rule).
     const session = gateway.sessions.get(String(res.headers['mcp-session-id']))!;
     assert.equal(session.principal.agent, 'sales-bot');

@@ -25,6 +25,7 @@ import { definitionHash } from '../src/catalog/pinning.js';
 import type { RunningGateway } from '../src/gateway.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
+import type { HttpRpcAnswer } from './support/rpc-answer.js';
 import { as, headerIdentityForTests } from './support/test-identity.js';
 
 /** A small upstream with one tool, one prompt, one resource and one template; counts what reaches it. */
@@ -132,7 +133,7 @@ class Client {
   private sid?: string;
   constructor(private readonly headers: Record<string, string>) {}
 
-  async rpc(method: string, params: Record<string, unknown>): Promise<{ status: number; body: any }> {
+  async rpc(method: string, params: Record<string, unknown>): Promise<HttpRpcAnswer> {
     if (!this.sid) await this.open();
     const res = await fetch(gateway.url, {
       method: 'POST',
@@ -170,11 +171,7 @@ function shape(answer: { status: number; body: unknown }, name: string): string 
 }
 
 /** Asks each question and asserts one answer for all; the upstream is not called. Returns it. */
-async function sameAnswer(
-  client: Client,
-  upstream: Upstream,
-  questions: Array<{ method: string; params: Record<string, unknown>; name: string }>,
-): Promise<{ status: number; body: any }> {
+async function sameAnswer(client: Client, upstream: Upstream, questions: Array<{ method: string; params: Record<string, unknown>; name: string }>): Promise<HttpRpcAnswer> {
   const before = upstream.calls.length;
   const answers = [];
   for (const q of questions) answers.push(await client.rpc(q.method, q.params));

@@ -6,8 +6,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isAuthorized } from '@cedar-policy/cedar-wasm/nodejs';
 import { ZonedTime } from '../src/policy/clock.js';
@@ -107,7 +105,7 @@ describe('Cedar gotchas (regression)', () => {
   });
 
   test('arguments are typed from inputSchema: integer → Long, string array → Set, fractional number left out', () => {
-    const schema = buildSchema(tools) as any;
+    const schema = buildSchema(tools) as { '': { actions: Record<string, { appliesTo: { context: { attributes: { arguments: { attributes: Record<string, unknown> } } } } }> } };
     const attrs = schema[''].actions['crm/write_contact'].appliesTo.context.attributes.arguments.attributes;
     assert.deepEqual(attrs.n, { type: 'Long', required: false });
     assert.deepEqual(attrs.tags, { type: 'Set', element: { type: 'String' }, required: false });

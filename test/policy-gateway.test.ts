@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AuditEvent } from '../src/pipeline/stages.js';
 import { type PolicyWorld, Session, startPolicyWorld } from './support/policy-world.js';
+import type { HttpRpcAnswer, RpcAnswer } from './support/rpc-answer.js';
 import { as } from './support/test-identity.js';
 
 let world: PolicyWorld;
@@ -38,14 +39,14 @@ async function crmCallsDuring(fn: () => Promise<void>): Promise<number> {
   return world.crm.receivedToolCalls().length - before;
 }
 
-function assertLooksUnknown(body: any, name: string): void {
+function assertLooksUnknown(body: RpcAnswer, name: string): void {
   assert.deepEqual(body.error, { code: -32602, message: `Tool ${name} not found` }, JSON.stringify(body));
 }
 
 describe('CRM write_contact: business hours, human user, own tenant (policy 1)', () => {
   test('allowed at 11:00 Berlin for sales-bot with user alice writing to her tenant acme', async () => {
     world.clock.set(BUSINESS);
-    let r: any;
+    let r!: HttpRpcAnswer;
     const calls = await crmCallsDuring(async () => {
       r = await new Session(world.gateway.url, alice).call('crm__write_contact', contact);
     });
@@ -72,7 +73,7 @@ describe('CRM write_contact: business hours, human user, own tenant (policy 1)',
   for (const c of broken) {
     test(`denied ${c.title}: names ${c.policy}, CRM not called, answer is "not found"`, async () => {
       world.clock.set(c.at);
-      let r: any;
+      let r!: HttpRpcAnswer;
       const calls = await crmCallsDuring(async () => {
         r = await new Session(world.gateway.url, c.headers).call('crm__write_contact', c.args);
       });
@@ -135,7 +136,7 @@ describe('deletes only for cleanup-bot (policy 3)', () => {
   for (const agent of ['sales-bot', 'report-bot', 'hr-assistant']) {
     test(`${agent} calling crm__delete_contact: denied by deletes-only-cleanup-bot, CRM not called`, async () => {
       world.clock.set(BUSINESS);
-      let r: any;
+      let r!: HttpRpcAnswer;
       const calls = await crmCallsDuring(async () => {
         r = await new Session(world.gateway.url, as(agent, { user: 'alice', tenant: 'acme', scopes: 'crm.read crm.write crm.admin' })).call('crm__delete_contact', {
           tenant: 'acme',
@@ -151,7 +152,7 @@ describe('deletes only for cleanup-bot (policy 3)', () => {
   }
 
   test('cleanup-bot deletes crm contact ct_1004 (no user session needed)', async () => {
-    let r: any;
+    let r!: HttpRpcAnswer;
     const calls = await crmCallsDuring(async () => {
       r = await new Session(world.gateway.url, as('cleanup-bot', { tenant: 'acme' })).call('crm__delete_contact', { tenant: 'acme', contact_id: 'ct_1004' });
     });
@@ -212,7 +213,7 @@ describe('argument validation against inputSchema, before policy', () => {
   for (const [what, args, message] of bad) {
     test(`write_contact with ${what}: tool error naming the field, CRM not called`, async () => {
       world.clock.set(BUSINESS);
-      let r: any;
+      let r!: HttpRpcAnswer;
       const calls = await crmCallsDuring(async () => {
         r = await new Session(world.gateway.url, alice).call('crm__write_contact', args);
       });

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { RunningGateway } from '../src/gateway.js';
 import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
 import { gatewayWith, MCP_HEADERS, openSession } from './support/gateway.js';
+import type { RpcAnswer } from './support/rpc-answer.js';
 
 let gateway: RunningGateway;
 let probe: ProbeServer;
@@ -28,7 +29,7 @@ after(async () => {
   await probe?.close();
 });
 
-async function post(body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+async function post(body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: RpcAnswer; headers: Headers }> {
   const res = await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, ...headers }, body });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers };

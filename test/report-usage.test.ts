@@ -302,6 +302,7 @@ describe('report usage --html: one self-contained page, rendered in Chromium', (
         ],
       );
       assert.ok(salesAll[0]!.width > salesAll[1]!.width && salesAll[1]!.width > 0, 'the used bar is drawn shorter than the granted one');
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's page.innerText(selector), not the DOM property; the test reads the rendered text, which textContent would not give
       const text = await page.innerText('body');
       assert.match(text, /sales-bot/);
       assert.match(text, /crm__write_contact/);

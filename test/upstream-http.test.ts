@@ -11,7 +11,7 @@ import type { JsonRpcId, JsonRpcMessage } from '../src/protocol/jsonrpc.js';
 import { HttpUpstreamTransport } from '../src/upstream/transport/http.js';
 import { type SseEvent, SseParser } from '../src/upstream/transport/sse.js';
 import { StdioUpstreamTransport } from '../src/upstream/transport/stdio.js';
-import { type UpstreamTransport, UpstreamTransportError } from '../src/upstream/transport/transport.js';
+import { UpstreamTransportError } from '../src/upstream/transport/transport.js';
 import { type EverythingHttp, everythingEntry, freePort, startEverythingHttp } from './support/servers.js';
 import { Inbox, type Received } from './support/transport-inbox.js';
 import { waitFor } from './support/wait-for.js';

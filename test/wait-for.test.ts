@@ -25,7 +25,13 @@ test('a check that throws counts as not yet', async () => {
 test('on timeout the error names what it waited for and the last value seen', async () => {
   let n = 0;
   await assert.rejects(
-    waitFor(() => (n++, 0), { what: 'the count to move', timeoutMs: 60, intervalMs: 5 }),
+    waitFor(
+      () => {
+        n++;
+        return 0;
+      },
+      { what: 'the count to move', timeoutMs: 60, intervalMs: 5 },
+    ),
     (err: Error) => {
       assert.match(err.message, /^timed out after 60 ms waiting for the count to move; last value: 0$/);
       return true;

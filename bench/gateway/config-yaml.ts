@@ -20,5 +20,5 @@ export function gatewayYaml(upstreams: BenchUpstream[], sections: Record<string,
       lines.push(`    command: ${JSON.stringify(u.command)}`, `    args: ${JSON.stringify(u.args)}`);
     }
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

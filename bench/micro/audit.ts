@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   // These machines are shared and noisy: say how busy this one was while measuring.
   results.machine = { cores: cpus().length, load_average_1m: Math.round(loadavg()[0]! * 100) / 100 };
   results.targets = { appends_ge_10000_per_s: appendsOk, p99_le_2ms_at_1000_per_s: p99Ok, verify_ge_30000_per_s: verifyOk };
-  process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   rmSync(dir, { recursive: true, force: true });
 }
 

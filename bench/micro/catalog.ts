@@ -18,7 +18,10 @@ function filledCatalog(upstreams: number, tools: number): { catalog: Catalog; na
 export function catalogResolve(upstreams: number, tools: number, ms: number): MicroFigure {
   const { catalog, names } = filledCatalog(upstreams, tools);
   let i = 0;
-  return measureSync(() => catalog.resolve('tools', names[(i = (i + 7919) % names.length)]!), ms);
+  return measureSync(() => {
+    i = (i + 7919) % names.length;
+    return catalog.resolve('tools', names[i]!);
+  }, ms);
 }
 
 /** One upstream's list replaced (tools/list_changed), which rebuilds the merged index. */

@@ -57,7 +57,7 @@ function filler(count: number, global: boolean): string {
         : `@id("filler-${i}") permit (principal == Agent::"agent-${i}", ${action}, resource in Server::"crm") when { context.time.minuteOfDay >= ${480 + (i % 60)} && context.scopes.contains("crm.write") && context.tenant == "acme" };`,
     );
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 function percentile(sorted: number[], p: number): number {

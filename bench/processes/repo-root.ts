@@ -9,7 +9,7 @@ export function repoRoot(): string {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'toolgate') return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the toolgate repository root above ' + fileURLToPath(import.meta.url));
+    if (parent === dir) throw new Error(`cannot find the toolgate repository root above ${fileURLToPath(import.meta.url)}`);
     dir = parent;
   }
 }

@@ -22,9 +22,9 @@ export function percentileChart(results: ScenarioResult[], title: string): strin
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">`,
     `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escape(title)}</text>`,
+    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
   ];
-  concurrencies.forEach((c, i) =>
+  concurrencies.forEach((c, i) => {
     parts.push(
       panel(
         results.filter((r) => r.concurrency === c),
@@ -32,8 +32,8 @@ export function percentileChart(results: ScenarioResult[], title: string): strin
         c,
         40 + i * PANEL_HEIGHT,
       ),
-    ),
-  );
+    );
+  });
   let x = MARGIN.left;
   const legendY = height - 14;
   for (const bar of BARS) {
@@ -42,7 +42,7 @@ export function percentileChart(results: ScenarioResult[], title: string): strin
   }
   parts.push(`<text x="${x + 10}" y="${legendY}" fill="#555">latency in ms, log scale; value labels on p50 and p99</text>`);
   parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }
 
 function panel(rows: ScenarioResult[], names: string[], concurrency: number, top: number): string {
@@ -71,13 +71,13 @@ function panel(rows: ScenarioResult[], names: string[], concurrency: number, top
         if (!Number.isFinite(v) || v <= 0) return;
         const x = x0 + b * barWidth;
         out.push(
-          `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(plotTop + plotHeight - y(v)).toFixed(1)}" fill="${bar.color}"><title>${escape(`${name} c=${concurrency} ${bar.label}: ${v} ms`)}</title></rect>`,
+          `<rect x="${x.toFixed(1)}" y="${y(v).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(plotTop + plotHeight - y(v)).toFixed(1)}" fill="${bar.color}"><title>${escapeXml(`${name} c=${concurrency} ${bar.label}: ${v} ms`)}</title></rect>`,
         );
         if (bar.key !== 'p90_ms')
           out.push(`<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y(v) - 3).toFixed(1)}" text-anchor="middle" font-size="9" fill="#333">${formatMs(v)}</text>`);
       });
     }
-    out.push(`<text x="${(MARGIN.left + (g + 0.5) * groupWidth).toFixed(1)}" y="${plotTop + plotHeight + 16}" text-anchor="middle">${escape(name)}</text>`);
+    out.push(`<text x="${(MARGIN.left + (g + 0.5) * groupWidth).toFixed(1)}" y="${plotTop + plotHeight + 16}" text-anchor="middle">${escapeXml(name)}</text>`);
   });
   return out.join('\n');
 }
@@ -90,6 +90,6 @@ function formatMs(v: number): string {
   return Math.round(v).toString();
 }
 
-function escape(s: string): string {
+function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -173,9 +173,9 @@ function scaling(r: BenchResults): string[] {
       `Sustained: ${s.sessions} sessions open, ${s.concurrency} of them calling for ${f(u.duration_s, 0)} s. Peak RSS ${f(u.peak_rss_mb, 1)} MB; live heap after a full GC at the end ${f(u.live_heap_after_mb, 1)} MB (${f(s.live_heap_open_mb, 1)} MB with the sessions open and idle), ${int(u.live_bytes_per_recent_call)} bytes of live heap per call made in the last 60 s; ${u.errors} errors.`,
       '',
     );
-    lines.push('| t s | ' + u.timeline.map((p) => f(p.t_s, 0)).join(' | ') + ' |', '|---|' + u.timeline.map(() => '---|').join(''));
-    lines.push('| RSS MB | ' + u.timeline.map((p) => f(p.rss_mb, 0)).join(' | ') + ' |');
-    lines.push('| calls/s | ' + u.timeline.map((p) => int(p.calls_per_s)).join(' | ') + ' |', '');
+    lines.push(`| t s | ${u.timeline.map((p) => f(p.t_s, 0)).join(' | ')} |`, `|---|${u.timeline.map(() => '---|').join('')}`);
+    lines.push(`| RSS MB | ${u.timeline.map((p) => f(p.rss_mb, 0)).join(' | ')} |`);
+    lines.push(`| calls/s | ${u.timeline.map((p) => int(p.calls_per_s)).join(' | ')} |`, '');
   }
   lines.push(
     `### Policies (${r.scaling.policies.planned.join(' / ')})`,

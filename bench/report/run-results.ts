@@ -45,7 +45,7 @@ export function timestamp(date: Date): string {
 export function writeResults(dir: string, stamp: string, results: BenchResults): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${stamp}.json`);
-  writeFileSync(path, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(path, `${JSON.stringify(results, null, 2)}\n`);
   return path;
 }
 

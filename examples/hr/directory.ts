@@ -15,7 +15,10 @@ export class EmployeeDirectory {
   constructor(employees: Employee[] = seedEmployees()) {
     for (const e of employees) {
       let people = this.#byTenant.get(e.tenant);
-      if (people === undefined) this.#byTenant.set(e.tenant, (people = new Map()));
+      if (people === undefined) {
+        people = new Map();
+        this.#byTenant.set(e.tenant, people);
+      }
       people.set(e.id, e);
     }
   }

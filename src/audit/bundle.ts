@@ -53,7 +53,7 @@ export async function exportBundle(store: AuditStore, dir: string, signingKey?: 
     for await (const r of store.records(info.chain)) {
       const line =
         r.body === null ? JSON.stringify({ chain: r.chain, seq: r.seq, prev: r.prev, hash: r.hash, expired: true }) : `{"hash":${JSON.stringify(r.hash)},"record":${r.body}}`;
-      if (!out.write(line + '\n')) await once(out, 'drain');
+      if (!out.write(`${line}\n`)) await once(out, 'drain');
       records += 1;
       last = r.seq;
       head = r.hash;
@@ -71,7 +71,7 @@ export async function exportBundle(store: AuditStore, dir: string, signingKey?: 
   }
   out.end();
   await once(out, 'finish');
-  writeFileSync(join(dir, 'checkpoints.jsonl'), checkpoints.map((c) => c + '\n').join(''));
+  writeFileSync(join(dir, 'checkpoints.jsonl'), checkpoints.map((c) => `${c}\n`).join(''));
   const keyIds: string[] = [];
   for (const pem of await store.publicKeys()) {
     const id = keyIdOf(createPublicKey(pem));
@@ -79,8 +79,8 @@ export async function exportBundle(store: AuditStore, dir: string, signingKey?: 
     writeFileSync(join(dir, 'keys', `${id}.pem`), pem);
   }
   const manifest: Manifest = { format: BUNDLE_FORMAT, createdAt: new Date().toISOString(), source: store.location, keyIds, chains };
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-  if (signingKey) writeFileSync(join(dir, 'manifest.sig'), sign(null, Buffer.from(canonicalBytes(manifest)), signingKey).toString('base64url') + '\n');
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  if (signingKey) writeFileSync(join(dir, 'manifest.sig'), `${sign(null, Buffer.from(canonicalBytes(manifest)), signingKey).toString('base64url')}\n`);
   return manifest;
 }
 

@@ -236,7 +236,7 @@ export class ChainedAuditLog implements AuditSink {
       this.state = 'ready';
       this.options.log?.('info', `audit: store ${this.store.location} writes again`);
     }
-    batch.forEach((q) => q.resolve({ chain: this.chain, position: q.row!.seq, hash: q.row!.hash }));
+    for (const q of batch) q.resolve({ chain: this.chain, position: q.row!.seq, hash: q.row!.hash });
     if (this.seq - this.checkpointed >= this.options.checkpointEveryRecords) void this.checkpoint().catch(() => undefined);
   }
 

@@ -26,6 +26,7 @@ export function sha256Hex(text: string | Buffer): string {
 }
 
 /** What JSON escapes (quote, backslash, controls), and surrogates (checked for lone ones): without any, a string is quoted as it is. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the fast path must find exactly the characters JSON escapes, and U+0000–U+001F are among them
 const SPECIAL = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** Nesting below which cycles are not looked for (a cycle repeats, so it is still found deeper). */

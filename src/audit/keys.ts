@@ -30,7 +30,7 @@ export function loadAuditKeys(dir: string): AuditKeys {
     const signing = createPrivateKey(readFileSync(pemPath));
     if (signing.asymmetricKeyType !== 'ed25519') throw new Error(`${pemPath} is a ${signing.asymmetricKeyType} key, expected Ed25519`);
     const hmacPath = join(dir, 'audit-hmac.key');
-    if (!existsSync(hmacPath)) writeFileSync(hmacPath, randomBytes(32).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    if (!existsSync(hmacPath)) writeFileSync(hmacPath, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     const hmacMaster = Buffer.from(readFileSync(hmacPath, 'utf8').trim(), 'hex');
     if (hmacMaster.length < 32) throw new Error(`${hmacPath} must hold at least 32 bytes as hex`);
     const pub = createPublicKey(signing);

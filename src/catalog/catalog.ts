@@ -174,7 +174,7 @@ export function templatePattern(template: string): RegExp {
     source += op === '+' || op === '#' || op === '/' || op === '?' || op === '&' ? '.*' : '[^/?#]+';
     last = m.index! + m[0].length;
   }
-  source += escapeRegExp(template.slice(last)) + '$';
+  source += `${escapeRegExp(template.slice(last))}$`;
   return new RegExp(source);
 }
 

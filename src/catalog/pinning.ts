@@ -95,7 +95,7 @@ export class PinStore {
     mkdirSync(dirname(this.path), { recursive: true });
     const tools = Object.fromEntries([...this.pins.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
     const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, tools }, null, 2) + '\n');
+    writeFileSync(tmp, `${JSON.stringify({ version: 1, tools }, null, 2)}\n`);
     renameSync(tmp, this.path);
   }
 }

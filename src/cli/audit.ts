@@ -110,7 +110,7 @@ async function storeTrust(values: Values, keysDir: string, store: AuditStore): P
 
 function printReport(report: VerifyReport & { manifestSigned?: boolean }, json?: boolean): number {
   if (json) {
-    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return report.ok ? 0 : 1;
   }
   for (const c of report.chains) {
@@ -143,7 +143,7 @@ function filterFrom(values: Values): RecordFilter {
 
 function printRecords(rows: StoredRecord[], json?: boolean): number {
   if (json) {
-    process.stdout.write(JSON.stringify(rows.map((r) => ({ chain: r.chain, position: r.seq, hash: r.hash, record: r.body ? JSON.parse(r.body) : null }))) + '\n');
+    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ chain: r.chain, position: r.seq, hash: r.hash, record: r.body ? JSON.parse(r.body) : null })))}\n`);
     return 0;
   }
   const header = ['time (UTC)', 'position', 'kind', 'agent', 'user', 'tool', 'verdict', 'session'];
@@ -151,10 +151,10 @@ function printRecords(rows: StoredRecord[], json?: boolean): number {
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   for (const row of [header, ...table])
     process.stdout.write(
-      row
+      `${row
         .map((c, i) => c.padEnd(widths[i]!))
         .join('  ')
-        .trimEnd() + '\n',
+        .trimEnd()}\n`,
     );
   process.stdout.write(`${rows.length} record(s)\n`);
   return 0;

@@ -56,7 +56,7 @@ export async function runCandidate(sub: 'suggest' | 'shadow' | 'promote', o: Can
         err(`no decision in the range was evaluated by a shadow set (policy.shadow is configured: has the gateway run with it since?)\n`);
         return 1;
       }
-      out(o.json ? JSON.stringify(comparison, null, 2) + '\n' : renderComparison(comparison));
+      out(o.json ? `${JSON.stringify(comparison, null, 2)}\n` : renderComparison(comparison));
       return 0;
     }
     const p = await promoteShadow(config, observation.calls, o.force ? { force: true } : {});

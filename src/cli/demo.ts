@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCrmServer } from '../../examples/crm/server.js';
 import { loadConfig } from '../config/load.js';
-import { StartupError, startGateway } from '../gateway.js';
+import { type RunningGateway, StartupError, startGateway } from '../gateway.js';
 import { examplePoliciesDir } from '../policy/examples.js';
 import { untilSignal } from './serve.js';
 import { cliCommand } from './token.js';
@@ -45,7 +45,7 @@ export async function runDemo(args: string[]): Promise<number> {
   const configFile = join(home, 'demo.yaml');
   mkdirSync(home, { recursive: true });
   writeFileSync(configFile, demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: examplePoliciesDir() }));
-  let gateway;
+  let gateway: RunningGateway;
   try {
     gateway = await startGateway(loadConfig(configFile), { home });
   } catch (err) {

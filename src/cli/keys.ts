@@ -26,13 +26,10 @@ export async function runKeys(args: string[]): Promise<number> {
     return 0;
   }
   const [sub, ...rest] = args;
-  let values;
+  const options = { config: { type: 'string', short: 'c' }, file: { type: 'string' }, algorithm: { type: 'string' }, overlap: { type: 'string' } } as const;
+  let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
   try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: { config: { type: 'string', short: 'c' }, file: { type: 'string' }, algorithm: { type: 'string' }, overlap: { type: 'string' } },
-      strict: true,
-    }));
+    ({ values } = parseArgs({ args: rest, options, strict: true }));
   } catch (err) {
     process.stderr.write(`toolgate keys: ${(err as Error).message}\n${USAGE}\n`);
     return 2;

@@ -33,31 +33,27 @@ export async function runPolicy(args: string[], out: Out = (s) => process.stdout
     return 0;
   }
   const [sub, ...rest] = args;
-  let parsed;
+  const options = {
+    config: { type: 'string', short: 'c' },
+    agent: { type: 'string' },
+    user: { type: 'string' },
+    tenant: { type: 'string' },
+    scopes: { type: 'string' },
+    time: { type: 'string' },
+    tool: { type: 'string' },
+    arguments: { type: 'string' },
+    'no-session': { type: 'boolean' },
+    policies: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+    at: { type: 'string' },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        agent: { type: 'string' },
-        user: { type: 'string' },
-        tenant: { type: 'string' },
-        scopes: { type: 'string' },
-        time: { type: 'string' },
-        tool: { type: 'string' },
-        arguments: { type: 'string' },
-        'no-session': { type: 'boolean' },
-        policies: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        out: { type: 'string' },
-        force: { type: 'boolean' },
-        json: { type: 'boolean' },
-        at: { type: 'string' },
-      },
-    });
+    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options });
   } catch (e) {
     err(`toolgate policy: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -154,7 +150,7 @@ function explanation(q: Question, a: Answer): string {
     if (a.decision.missingScopes) lines.push(`  would be allowed with scope: ${a.decision.missingScopes.join(' ')} (answered 403 insufficient_scope)`);
     lines.push(`  policy set ${a.decision.policySetHash}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** `--policies DIR`: the same config, with these policy files enforced instead (and no shadow set). */

@@ -82,7 +82,7 @@ export async function runReport(args: string[], out: Out = (s) => process.stdout
     const observation = await withAuditStore(storeOf(values), (store) => observeCalls(store, range));
     if (command === 'scopes') {
       const report = scopeReport(observation, config.upstreams, permitScopes(readPolicies(config.policy.files)));
-      out(values.json ? JSON.stringify(report, null, 2) + '\n' : scopesText(report));
+      out(values.json ? `${JSON.stringify(report, null, 2)}\n` : scopesText(report));
       return 0;
     }
     return await usage(config, observation, by, values, out, err);
@@ -130,7 +130,7 @@ async function usage(config: GatewayConfig, observation: Observation, by: GroupB
       writeFileSync(values.html, usageHtml(report));
       err(`wrote ${values.html}\n`);
     }
-    out(values.json ? JSON.stringify(report, null, 2) + '\n' : usageText(report));
+    out(values.json ? `${JSON.stringify(report, null, 2)}\n` : usageText(report));
     return 0;
   } finally {
     await bench.close();

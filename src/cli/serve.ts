@@ -14,9 +14,10 @@ export async function runServe(args: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  let values;
+  const options = { config: { type: 'string', short: 'c' } } as const;
+  let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
   try {
-    ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true }));
+    ({ values } = parseArgs({ args, options, strict: true }));
   } catch (err) {
     process.stderr.write(`toolgate serve: ${(err as Error).message}\n${USAGE}`);
     return 2;

@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readDevIssuer, signDevToken } from '../identity/dev-issuer.js';
+import { type DevIssuerFile, readDevIssuer, signDevToken } from '../identity/dev-issuer.js';
 import { asksForHelp } from './usage.js';
 
 /** The demo world's users and their tenants (../shared/DEMO.md), so `--tenant` can be left out. */
@@ -21,20 +21,17 @@ export async function runToken(args: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  let values;
+  const options = {
+    agent: { type: 'string' },
+    user: { type: 'string' },
+    scope: { type: 'string', default: '' },
+    tenant: { type: 'string' },
+    ttl: { type: 'string', default: '3600' },
+    'issuer-file': { type: 'string', default: '.toolgate/dev-issuer.json' },
+  } as const;
+  let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        agent: { type: 'string' },
-        user: { type: 'string' },
-        scope: { type: 'string', default: '' },
-        tenant: { type: 'string' },
-        ttl: { type: 'string', default: '3600' },
-        'issuer-file': { type: 'string', default: '.toolgate/dev-issuer.json' },
-      },
-      strict: true,
-    }));
+    ({ values } = parseArgs({ args, options, strict: true }));
   } catch (err) {
     process.stderr.write(`toolgate token: ${(err as Error).message}\n${USAGE}\n`);
     return 2;
@@ -45,7 +42,7 @@ export async function runToken(args: string[]): Promise<number> {
     return 2;
   }
   const path = resolve(values['issuer-file']);
-  let file;
+  let file: DevIssuerFile;
   try {
     file = readDevIssuer(path);
   } catch (err) {
@@ -75,6 +72,6 @@ export async function runToken(args: string[]): Promise<number> {
 /** How to run this CLI again from the current directory (for printed hints). */
 export function cliCommand(): string {
   const entry = process.argv[1];
-  if (!entry || !entry.endsWith('.js')) return 'npx toolgate';
+  if (!entry?.endsWith('.js')) return 'npx toolgate';
   return `node ${relative(process.cwd(), entry) || entry}`;
 }

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { type PinStatus, PinStore, pinKey } from '../catalog/pinning.js';
 import { ConfigError } from '../config/errors.js';
 import { loadConfig } from '../config/load.js';
-import type { UpstreamConfig } from '../config/types.js';
+import type { GatewayConfig, UpstreamConfig } from '../config/types.js';
 import { UpstreamRegistry } from '../upstream/registry.js';
 import { asksForHelp } from './usage.js';
 
@@ -28,9 +28,10 @@ export async function runTools(args: string[], out: (s: string) => void = (s) =>
     return 0;
   }
   const [sub, ...rest] = args;
-  let parsed;
+  const options = { config: { type: 'string', short: 'c' }, all: { type: 'boolean' } } as const;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
-    parsed = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, all: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (err) {
     process.stderr.write(`toolgate tools: ${(err as Error).message}\n${USAGE}`);
     return 2;
@@ -40,7 +41,7 @@ export async function runTools(args: string[], out: (s: string) => void = (s) =>
     process.stderr.write(USAGE);
     return 2;
   }
-  let config;
+  let config: GatewayConfig;
   try {
     config = loadConfig(values.config);
   } catch (err) {

@@ -26,7 +26,7 @@ export async function exchangeToken(settings: TokenExchangeSettings, subjectToke
   if (settings.audience !== undefined) form.set('audience', settings.audience);
   if (scopes.length > 0) form.set('scope', scopes.join(' '));
   const basic = Buffer.from(`${encodeURIComponent(settings.clientId)}:${encodeURIComponent(settings.clientSecret)}`).toString('base64');
-  let res;
+  let res: Dispatcher.ResponseData;
   try {
     res = await request(settings.tokenEndpoint, {
       method: 'POST',

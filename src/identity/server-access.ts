@@ -18,7 +18,10 @@ export function missingBaseline(principal: Principal, required: readonly string[
   // Asked for every listed item and every call: nothing is allocated unless a scope is missing.
   let missing: string[] | undefined;
   for (const scope of required) {
-    if (!principal.scopes.includes(scope)) (missing ??= []).push(scope);
+    if (!principal.scopes.includes(scope)) {
+      missing ??= [];
+      missing.push(scope);
+    }
   }
   return missing ?? NONE;
 }

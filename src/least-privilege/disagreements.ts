@@ -96,5 +96,5 @@ export function renderComparison(c: ShadowComparison): string {
     for (const g of gs)
       lines.push(`  ${g.agent.padEnd(w)}  ${g.tool.padEnd(t)}  ${String(g.count).padStart(5)}  ${g.first.padEnd(24)}  ${g.last.padEnd(24)}  ${g.users.join(', ') || '-'}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

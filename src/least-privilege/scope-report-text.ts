@@ -18,7 +18,7 @@ export function scopesText(r: ScopeReport): string {
     for (const s of u.unneededBaseline) out += `  baseline scope ${s} was not needed: no allowed call reached ${u.upstream}\n`;
   }
   out += '\nagents (needed: a baseline scope of the upstream called, or the @scope of the permit that allowed the call)\n';
-  if (r.agents.length === 0) return out + '  no calls in this range\n';
+  if (r.agents.length === 0) return `${out}  no calls in this range\n`;
   const rows: string[][] = [];
   for (const a of r.agents) {
     for (const n of a.needed) rows.push([a.agent, n.scope, String(n.calls), n.because.join('; ')]);

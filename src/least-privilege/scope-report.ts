@@ -55,7 +55,10 @@ export function scopeReport(observation: Observation, upstreams: UpstreamConfig[
   const use = () => new Map<string, { calls: number; tools: Set<string> }>();
   const count = (m: ReturnType<typeof use>, scope: string, tool: string) => {
     let u = m.get(scope);
-    if (!u) m.set(scope, (u = { calls: 0, tools: new Set() }));
+    if (!u) {
+      u = { calls: 0, tools: new Set() };
+      m.set(scope, u);
+    }
     u.calls++;
     u.tools.add(tool);
   };

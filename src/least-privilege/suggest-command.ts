@@ -149,5 +149,5 @@ export function summary(s: Suggestion): string {
   lines.push(
     `tests: ${join(s.outDir, TESTS_FILE)} (${s.table.cases.filter((c) => c.expect === 'allow').length} allow, ${s.table.cases.filter((c) => c.expect === 'deny').length} deny${s.table.skipped.length ? `, ${s.table.skipped.length} not generated` : ''})`,
   );
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -13,5 +13,5 @@ export function textTable(header: string[], rows: Array<string[] | string>, inde
       .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(header), ...rows.map((r) => (typeof r === 'string' ? indent + r : line(r)))].join('\n') + '\n';
+  return `${[line(header), ...rows.map((r) => (typeof r === 'string' ? indent + r : line(r)))].join('\n')}\n`;
 }

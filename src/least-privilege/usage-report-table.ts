@@ -14,7 +14,7 @@ export function usageText(report: UsageReport): string {
   out += report.calls.expired > 0 ? ` (${report.calls.expired} decision records past retention not counted)\n` : '\n';
   out += 'granted: callable under the policy set for the contexts seen (arguments, session and time of day unknown)\n';
   out += 'used: granted tools with at least one allowed call\n\n';
-  if (report.groups.length === 0) return out + 'no tool calls in this range and no agents in the config\n';
+  if (report.groups.length === 0) return `${out}no tool calls in this range and no agents in the config\n`;
   const rows = report.groups.map((g) => [
     g.key + (g.idle ? ' (no calls)' : ''),
     String(g.contexts),
@@ -26,7 +26,7 @@ export function usageText(report: UsageReport): string {
   ]);
   rows.push(['total', '', String(report.total.all.granted), String(report.total.all.used), percent(report.total.all), ratio(report.total.write), ratio(report.total.delete)]);
   out += textTable([report.by, 'contexts', 'granted', 'used', 'share', 'write used', 'delete used'], rows);
-  for (const g of report.groups) out += '\n' + groupText(g);
+  for (const g of report.groups) out += `\n${groupText(g)}`;
   return out;
 }
 

@@ -94,7 +94,10 @@ export function usageReport(inputs: UsageInputs): UsageReport {
   for (const call of observation.calls) {
     const key = keyOf(call, by, inputs.agents);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { calls: [], contexts: new Map() }));
+    if (!g) {
+      g = { calls: [], contexts: new Map() };
+      groups.set(key, g);
+    }
     g.calls.push(call);
     const p = principalOfCall(call);
     g.contexts.set(contextKey(p), p);
@@ -141,7 +144,10 @@ function groupUsage(key: string, calls: ObservedCall[], contexts: Principal[], i
   const entry = (upstream: string, target: string, tool: string, kind: ToolKind): ToolUsage => {
     const id = `${upstream}/${target}`;
     let t = tools.get(id);
-    if (!t) tools.set(id, (t = { tool, upstream, target, kind, granted: false, constraints: { arguments: [], time: [], session: [] }, allowed: 0, denied: 0 }));
+    if (!t) {
+      t = { tool, upstream, target, kind, granted: false, constraints: { arguments: [], time: [], session: [] }, allowed: 0, denied: 0 };
+      tools.set(id, t);
+    }
     return t;
   };
   const catalog = inputs.by === 'upstream' ? inputs.catalog.filter((t) => t.upstream === key) : inputs.catalog;

@@ -3,17 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type IdentityStage, isRejection, type Principal, type RequestContext } from '../pipeline/stages.js';
 import { isLegacyVersion, negotiateLegacyVersion } from '../protocol/eras.js';
 import { objectOr } from '../protocol/json.js';
-import {
-  classifyMessage,
-  ErrorCode,
-  errorResponse,
-  isNotification,
-  isRequest,
-  isResponse,
-  type JsonRpcMessage,
-  type JsonRpcNotification,
-  type JsonRpcRequest,
-} from '../protocol/jsonrpc.js';
+import { classifyMessage, ErrorCode, errorResponse, isNotification, isRequest, isResponse, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { classifyClientEra } from '../protocol/modern.js';
 import { BodyTooLargeError, readBody } from './body.js';
 import { LEGACY_CAPABILITIES } from './capabilities.js';

@@ -10,7 +10,10 @@ export class SubscriptionTable {
   add(uri: string, sessionId: string): boolean {
     let set = this.byUri.get(uri);
     const first = !set;
-    if (!set) this.byUri.set(uri, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.byUri.set(uri, set);
+    }
     set.add(sessionId);
     return first;
   }

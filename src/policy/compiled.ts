@@ -76,7 +76,7 @@ export class CompiledPolicySet {
   constructor(
     readonly sources: PolicySource[],
     tools: SchemaTool[],
-    label: string,
+    _label: string,
     upstreams: string[] = [],
   ) {
     this.size = sources.length;

@@ -23,7 +23,10 @@ export function watchPolicies(paths: string[], reload: () => void, debounceMs = 
   const folders = new Map<string, { names: Set<string>; cedar: boolean }>();
   const folder = (dir: string): { names: Set<string>; cedar: boolean } => {
     let f = folders.get(dir);
-    if (!f) folders.set(dir, (f = { names: new Set(), cedar: false }));
+    if (!f) {
+      f = { names: new Set(), cedar: false };
+      folders.set(dir, f);
+    }
     return f;
   };
   for (const p of paths) {

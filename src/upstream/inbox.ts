@@ -66,7 +66,10 @@ export class UpstreamInbox {
     switch (n.method) {
       case 'notifications/progress': {
         const entry = this.host.calls.byId.get(params.progressToken as JsonRpcId);
-        if (!entry || entry.clientProgressToken === undefined) return this.host.unrouted(n, 'progress for an unknown token');
+        if (!entry || entry.clientProgressToken === undefined) {
+          this.host.unrouted(n, 'progress for an unknown token');
+          return;
+        }
         this.host.calls.arm(params.progressToken as JsonRpcId, entry);
         entry.sink?.notify({ ...n, params: { ...params, progressToken: entry.clientProgressToken } });
         return;
@@ -76,13 +79,17 @@ export class UpstreamInbox {
         return;
       }
       case 'notifications/tools/list_changed':
-        return this.host.listChanged('tools');
+        this.host.listChanged('tools');
+        return;
       case 'notifications/prompts/list_changed':
-        return this.host.listChanged('prompts');
+        this.host.listChanged('prompts');
+        return;
       case 'notifications/resources/list_changed':
-        return this.host.listChanged('resources');
+        this.host.listChanged('resources');
+        return;
       case 'notifications/resources/updated':
-        return this.host.resourceUpdated(n);
+        this.host.resourceUpdated(n);
+        return;
       default: {
         const target = this.attribute(relatedTo);
         if (target?.sink) target.sink.notify(n);

@@ -74,7 +74,7 @@ export async function startExchangeServer(clients: ExchangeClients, gatewayResou
 
   provider.registerGrantType(
     GRANT,
-    async (ctx: any) => {
+    async (ctx: { oidc: { params: unknown; client: unknown }; state?: Record<string, unknown>; body?: unknown }) => {
       const params = ctx.oidc.params as Record<string, string | undefined>;
       const client = ctx.oidc.client as { clientId: string };
       const resource = params.resource ?? '';

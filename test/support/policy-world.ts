@@ -13,6 +13,7 @@ import type { RunningGateway } from '../../src/gateway.js';
 import { MemoryAuditSink } from '../../src/pipeline/pass-through.js';
 import { FixedClock } from '../../src/policy/clock.js';
 import { gatewayWith, MCP_HEADERS } from './gateway.js';
+import type { HttpRpcAnswer, RpcAnswer } from './rpc-answer.js';
 import { headerIdentityForTests } from './test-identity.js';
 
 export const EXAMPLE_POLICIES = fileURLToPath(new URL('../../examples/policies/', import.meta.url));
@@ -94,12 +95,12 @@ export class Session {
     private readonly headers: Record<string, string>,
   ) {}
 
-  async rpc(method: string, params?: unknown): Promise<{ status: number; body: any }> {
+  async rpc(method: string, params?: unknown): Promise<HttpRpcAnswer> {
     if (!this.sid) await this.open();
-    return this.post({ jsonrpc: '2.0', id: this.nextId++, method, ...(params === undefined ? {} : { params }) });
+    return this.post({ jsonrpc: '2.0', id: this.nextId++, method, ...(params === undefined ? {} : { params }) }) as Promise<HttpRpcAnswer>;
   }
 
-  async call(name: string, args: Record<string, unknown>): Promise<{ status: number; body: any }> {
+  async call(name: string, args: Record<string, unknown>): Promise<HttpRpcAnswer> {
     return this.rpc('tools/call', { name, arguments: args });
   }
 
@@ -125,7 +126,7 @@ export class Session {
     await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
   }
 
-  private async post(message: unknown): Promise<{ status: number; body: any }> {
+  private async post(message: unknown): Promise<{ status: number; body: RpcAnswer | undefined }> {
     const res = await fetch(this.url, { method: 'POST', headers: { ...MCP_HEADERS, ...this.headers, 'mcp-session-id': this.sid! }, body: JSON.stringify(message) });
     const text = await res.text();
     if (!text) return { status: res.status, body: undefined };

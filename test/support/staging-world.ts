@@ -68,7 +68,10 @@ export async function driveStaging(world: StagingWorld): Promise<void> {
   const sessions = new Map<string, Session>();
   for (const step of STAGING) {
     let s = sessions.get(step.who);
-    if (!s) sessions.set(step.who, (s = world.session(step.who)));
+    if (!s) {
+      s = world.session(step.who);
+      sessions.set(step.who, s);
+    }
     for (let i = 0; i < step.times; i++) {
       const r = await s.call(step.tool, step.args);
       const allowed = r.status === 200 && r.body?.result !== undefined && r.body.result.isError !== true;

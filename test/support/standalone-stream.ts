@@ -9,5 +9,5 @@ import type { RunningGateway } from '../../src/gateway.js';
 export function standaloneStreamOpen(gateway: RunningGateway, client: Client): boolean {
   const sessionId = client.transport?.sessionId;
   const stream = sessionId === undefined ? undefined : gateway.sessions.get(sessionId)?.standalone;
-  return stream !== undefined && stream.isAttached && !stream.isEnded;
+  return stream?.isAttached === true && !stream.isEnded;
 }

@@ -26,7 +26,8 @@ export function registerReportTools(server: McpServer, store: CrmStore): void {
       >;
       for (const deal of store.tenant(tenant).deals.values()) {
         if (owner !== undefined && deal.owner !== owner) continue;
-        const bucket = stages[deal.stage] ?? (stages[deal.stage] = { count: 0, totals: {} });
+        stages[deal.stage] ??= { count: 0, totals: {} };
+        const bucket = stages[deal.stage];
         bucket.count += 1;
         bucket.totals[deal.currency] = (bucket.totals[deal.currency] ?? 0) + deal.amount;
       }

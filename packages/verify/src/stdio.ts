@@ -5,8 +5,8 @@ import type { CallChain, CallVerifier } from './verifier.js';
 
 /** The part of an MCP SDK transport (v1 or v2) this needs: the message hook and send. */
 export interface MessageTransport {
-  onmessage?: ((message: any, extra?: any) => void) | undefined;
-  send(message: any, options?: any): Promise<void>;
+  onmessage?(message: unknown, extra?: unknown): void;
+  send(message: unknown, options?: unknown): Promise<void>;
 }
 
 /**
@@ -22,11 +22,12 @@ export interface MessageTransport {
 export function verifyTransportMessages(verifier: CallVerifier, transport: MessageTransport, onVerified?: (chain: CallChain) => void): void {
   const deliver = transport.onmessage;
   if (deliver === undefined) throw new TypeError('verifyTransportMessages: connect the server to the transport first');
-  transport.onmessage = (message: any, extra?: any) => {
-    if (!verifier.requiresToken(message)) {
-      deliver.call(transport, message, extra);
+  transport.onmessage = (received: unknown, extra?: unknown) => {
+    if (!verifier.requiresToken(received)) {
+      deliver.call(transport, received, extra);
       return;
     }
+    const message = received as { id?: unknown; params?: { _meta?: Record<string, unknown> } };
     const meta = (message.params?._meta ?? {}) as Record<string, unknown>;
     const authorization = typeof meta[CREDENTIAL_META_KEY] === 'string' ? (meta[CREDENTIAL_META_KEY] as string) : undefined;
     const { [CREDENTIAL_META_KEY]: _token, ...rest } = meta;
