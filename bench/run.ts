@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: what toolgate costs, side by side with a direct call, a bare Node hop and a
- * peer proxy, in one run (issue 7). Writes bench/results/<timestamp>.json and regenerates
+ * peer proxy, in one run. Writes bench/results/<timestamp>.json and regenerates
  * bench/README.md and bench/percentiles.svg.
  *
  * BENCH_QUICK=1 for a one-minute check of the harness; `--report-only` to regenerate the

@@ -1,5 +1,5 @@
 /**
- * A realistic working day of the demo's agents (DEMO.md "Staging traffic"), through the
+ * A realistic working day of the demo's agents, through the
  * gateway with official MCP SDK clients: sales-bot for alice (acme) and carol (globex),
  * hr-assistant for bob, report-bot per tenant, cleanup-bot. Each agent uses a handful of the
  * tools it is granted; a few calls are denied (another tenant's records, a delete, a write

@@ -1,6 +1,6 @@
 /**
  * `npm run staging` — least privilege from observed traffic, end to end against the demo world
- * (issue 8's must-show):
+ * in two days:
  *
  *   day 1  the demo's agents work through the gateway (SDK clients, dev-issuer tokens, a fixed
  *          in-business-hours policy clock); most granted tools are never used

@@ -1,5 +1,5 @@
 /**
- * DEMO.md's four policies (examples/policies) enforced by a running gateway in front of the real
+ * The demo's four policies (examples/policies) enforced by a running gateway in front of the real
  * example CRM (HTTP) and HR (stdio) servers. Each case checks the verdict, the deciding policy
  * (from the audited Decision) and whether the upstream was called. Identity comes from the
  * header test double; time from an injected clock.

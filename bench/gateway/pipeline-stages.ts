@@ -5,7 +5,7 @@ import type { GatewayOptions } from '../../src/gateway.js';
 import { readDevIssuer, signDevToken } from '../../src/identity/dev-issuer.js';
 
 /**
- * The stages the "full pipeline" scenarios switch on, in request-path order (DESIGN.md).
+ * The stages the "full pipeline" scenarios switch on, in request-path order.
  *
  * Adding a stage to the benchmark is one entry here. A stage is configured in the gateway's
  * YAML (`config`: top-level sections, merged into the bench config; built in the harness, with
@@ -17,7 +17,7 @@ import { readDevIssuer, signDevToken } from '../../src/identity/dev-issuer.js';
  */
 export interface PipelineStage {
   name: string;
-  /** What the full pipeline uses for this stage (the issue's wording). */
+  /** What the full pipeline uses for this stage (as bench/README.md names it). */
   planned: string;
   /** Top-level config sections for this stage (`listener` is merged key by key). */
   config?: (ctx: StageContext) => Promise<ConfigSections>;

@@ -4,7 +4,7 @@
  *   node dist/bench/micro/audit-calls.js [--base /tmp/before/dist] [--concurrency 1,16] [--rounds 6] [--ms 1000] [--hops 2]
  *
  * Each simulated call awaits its decision record (fail closed), "forwards" (a turn of the event
- * loop), then records its outcome without waiting for it, as dispatch.ts does; `hops`
+ * loop), then records its outcome without waiting for it, as the pipeline does; `hops`
  * thread-pool round trips stand for the upstream call and for the client's way to its next
  * call. Per build and concurrency: calls/s, latency of the decision record p50/p99, CPU per
  * call of the whole process

@@ -7,7 +7,7 @@
  *             record() → durable, p50/p99, beside an in-memory sink (the baseline)
  *   verify    records/s that `toolgate audit verify` checks (hash, links, checkpoints)
  *
- * Targets (issue #6): appends ≥ 10,000/s, p99 ≤ 2 ms at 1,000 calls/s, verify ≥ 30,000/s.
+ * Targets: appends ≥ 10,000/s, p99 ≤ 2 ms at 1,000 calls/s, verify ≥ 30,000/s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

@@ -97,13 +97,13 @@ const signed = (x: number | null, digits = 2): string => (x === null ? '–' : `
 const int = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : Math.round(x).toLocaleString('en-US'));
 
 function targets(r: BenchResults): string[] {
-  const lines = ['## Targets (issue 7)', '', '| target | scenario | concurrency | measured | limit | |', '|---|---|---|---|---|---|'];
+  const lines = ['## Targets', '', '| target | scenario | concurrency | measured | limit | |', '|---|---|---|---|---|---|'];
   for (const t of r.targets) {
     lines.push(
       `| ${t.target} | \`${t.scenario}\` | ${t.concurrency ?? '–'} | ${f(t.measured)} ${t.unit} | ${t.unit === '× direct' || t.unit === '× peer' ? '≥' : '≤'} ${t.limit} ${t.unit} | ${t.met ? '**met**' : '**missed**'} |`,
     );
   }
-  lines.push('', "Added latency is judged at moderate load (c=16) as the issue asks, and also with no contention (c=1), where it is the gateway's own time per call.");
+  lines.push('', "Added latency is judged at moderate load (c=16), and also with no contention (c=1), where it is the gateway's own time per call.");
   const floor = r.scenarios.filter((s) => s.kind === 'floor');
   if (floor.length > 0) {
     lines.push(

@@ -1,7 +1,7 @@
 import type { SessionScalingRow } from '../scaling/open-sessions.js';
 import type { ScenarioResult } from './scenario-results.js';
 
-/** One of the targets, judged on one run. */
+/** One of the benchmark targets, judged on one run. */
 export interface TargetResult {
   target: string;
   scenario: string;
@@ -12,13 +12,13 @@ export interface TargetResult {
   met: boolean;
 }
 
-/** "Moderate load" in the targets: the middle of the 1 / 16 / 64 concurrencies. */
+/** "Moderate load" in the targets: the middle of the 1 / 16 / 64 concurrencies. */
 export const MODERATE_CONCURRENCY = 16;
 export const RSS_LIMIT_MB = 150;
 export const RSS_SESSIONS = 1000;
 
 /**
- * The issue's targets, for the full-pipeline scenarios (which are the pass-through ones while no
+ * The benchmark targets, for the full-pipeline scenarios (which are the pass-through ones while no
  * stage is built). Added latency is judged at moderate load and, for reference, with no
  * contention at all (c=1), where it is the gateway's own per-call time.
  */

@@ -9,7 +9,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
  * The shared store for several instances: PostgreSQL, one chain per instance run, so writers
  * never wait on each other's row locks (one global chain would serialise every commit behind
- * one lock: PERFORMANCE.md measured ~700 rows/s). Bodies are `text`, never `jsonb`: the bytes
+ * one lock: measured at ~700 rows/s on our machines). Bodies are `text`, never `jsonb`: the bytes
  * stored are the bytes hashed. Each chain's writer holds a session advisory lock on it for as
  * long as it lives; a chain nobody holds and nobody sealed belongs to a writer that died, and
  * the next instance to start seals it.

@@ -122,7 +122,7 @@ export function demoConfig(o: { port: number; crmUrl: string; hr: { command: str
     '    scopes: [hr.employee.read]',
     '    credential:',
     '      scopes: { "*": [hr.employee.read], update_salary: [hr.employee.write], terminate_employee: [hr.employee.write] }',
-    // DEMO.md's four policies (examples/policies), Cedar, decided per call; tool definitions pinned.
+    // The demo's four policies (examples/policies), Cedar, decided per call; tool definitions pinned.
     'policy:',
     `  files: ${JSON.stringify(o.policies)}`,
     '  time_zone: Europe/Berlin',

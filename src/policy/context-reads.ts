@@ -1,7 +1,7 @@
 /**
  * What a group of policies reads from the request, so only that is handed to Cedar: converting
  * the request into wasm is most of a decision's cost, and it grows with every attribute passed
- * (PERFORMANCE.md). Found by scanning the policy text for `context.…`, `principal.…` and
+ * (measured with the micro-benchmarks in bench/micro). Found by scanning the policy text for `context.…`, `principal.…` and
  * `resource.…` chains (and `has` tests); the scan can only over-approximate (a match inside a
  * string literal adds an attribute), never miss one, because Cedar reaches attributes only
  * through `.name`, `["name"]` and `has`.

@@ -1,7 +1,7 @@
 /**
  * Builds the Cedar request for one call. Only what policies can use goes in, and the parts that
  * do not change per call (principal and resource entities) are reused: converting the request
- * into wasm is most of a decision's cost (PERFORMANCE.md).
+ * into wasm is most of a decision's cost (measured with bench/micro).
  */
 import type { EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { Principal, RequestContext } from '../pipeline/stages.js';
