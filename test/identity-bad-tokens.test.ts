@@ -398,6 +398,31 @@ test('DPoP proof for another method (htm GET on a POST) → 401 invalid_dpop_pro
   assert.match(r.reason, /htm "GET" is not the request method POST/);
 });
 
+test('DPoP on the standalone SSE stream (GET): a proof made for POST → 401 invalid_dpop_proof; a proof for GET → the stream opens', async () => {
+  const token = await boundToken();
+  const init = await dpopPost(gateway.url, token, INITIALIZE);
+  assert.equal(init.status, 200);
+  await init.text();
+  const sid = init.headers.get('mcp-session-id')!;
+  const get = (htm: string, signal?: AbortSignal): Promise<Response> =>
+    proof(token, { htm }).then((dpop) =>
+      fetch(gateway.url, { method: 'GET', headers: { accept: 'text/event-stream', authorization: `DPoP ${token}`, dpop, 'mcp-session-id': sid }, ...(signal ? { signal } : {}) }),
+    );
+  const recorded = audit.events.length;
+  const refused = await get('POST');
+  await refused.text();
+  assert.equal(refused.status, 401);
+  assert.equal(refused.headers.get('www-authenticate'), dpopChallenge('invalid_dpop_proof', 'The DPoP proof is for another HTTP method'));
+  const event = await lastAuthEvent(recorded);
+  assert.equal(event.detail?.code, 'ERR_DPOP_METHOD');
+  assert.match(String(event.detail?.reason), /htm "POST" is not the request method GET/);
+  const abort = new AbortController();
+  const stream = await get('GET', abort.signal);
+  assert.equal(stream.status, 200);
+  assert.match(String(stream.headers.get('content-type')), /text\/event-stream/);
+  abort.abort();
+});
+
 test('DPoP proof for another URL (htu of another server) → 401 invalid_dpop_proof', async () => {
   const token = await boundToken();
   const r = await attempt(`DPoP ${token}`, '', { dpop: await proof(token, { htu: 'https://other.example/mcp' }) });
