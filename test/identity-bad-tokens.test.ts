@@ -554,6 +554,17 @@ test('DPoP proof carrying the private key in its jwk header → 401 invalid_dpop
   assert.match(r.reason, /private key members \(d\)/);
 });
 
+test('DPoP proof of 6000 bytes against max_token_bytes 4096 → 401 invalid_dpop_proof, not parsed', async () => {
+  const token = await boundToken();
+  const big = await new SignJWT({ htm: 'POST', htu: gateway.url, iat: now(), jti: randomUUID(), ath: ath(token), padding: 'x'.repeat(6000) })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: clientJwk })
+    .sign(client.privateKey);
+  const r = await attempt(`DPoP ${token}`, '', { dpop: big });
+  assert.equal(r.status, 401);
+  assert.equal(r.code, 'ERR_DPOP_PROOF_INVALID');
+  assert.match(r.reason, /DPoP proof of \d+ bytes exceeds max_token_bytes 4096/);
+});
+
 test('DPoP proof without a jwk header → 401 invalid_dpop_proof', async () => {
   const token = await boundToken();
   const r = await attempt(`DPoP ${token}`, '', { dpop: await proof(token, { header: { jwk: undefined } }) });
