@@ -84,6 +84,7 @@ test('protected-resource metadata is served at the path-inserted well-known URL 
       scopes_supported: ['crm.read', 'hr.employee.read'],
       bearer_methods_supported: ['header'],
       resource_name: 'toolgate',
+      dpop_signing_alg_values_supported: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'],
     });
   }
 });

@@ -58,6 +58,18 @@ function resolveAuth(auth: NonNullable<ConfigFile['auth']>, folder: string): Aut
     cacheMaxEntries: auth.cache_max_entries,
     devIssuer: auth.dev_issuer,
     devIssuerFile: path(auth.dev_issuer_file),
+    ...(auth.dpop === undefined
+      ? {}
+      : {
+          dpop: {
+            algorithms: auth.dpop.algorithms,
+            maxAgeSeconds: auth.dpop.max_age_seconds,
+            maxFutureSeconds: auth.dpop.max_future_seconds,
+            nonce: auth.dpop.nonce,
+            nonceRotationSeconds: auth.dpop.nonce_rotation_seconds,
+            replayCacheMaxEntries: auth.dpop.replay_cache_max_entries,
+          },
+        }),
   };
 }
 

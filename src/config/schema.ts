@@ -130,6 +130,24 @@ const issuer = z.strictObject(
   { error: 'expected a mapping with issuer and optionally jwks_uri, jwks_file, algorithms, introspection' },
 );
 
+/** `auth.dpop`: how DPoP proofs (RFC 9449) are checked; DPoP-bound tokens are always checked. */
+const dpop = z.strictObject(
+  {
+    algorithms: withDefault(
+      z
+        .array(z.enum(JWS_ALGORITHMS, { error: `expected one of ${JWS_ALGORITHMS.join(', ')} (none and HS* are never accepted)` }), { error: 'expected a list of algorithms' })
+        .min(1, { error: 'expected at least one algorithm' }),
+      [...JWS_ALGORITHMS],
+    ),
+    max_age_seconds: withDefault(integer(1, 600, 'expected 1 to 600 seconds'), 60),
+    max_future_seconds: withDefault(integer(0, 60, 'expected 0 to 60 seconds'), 5),
+    nonce: withDefault(z.enum(['off', 'required'], { error: 'expected off or required' }), 'off'),
+    nonce_rotation_seconds: withDefault(integer(10, 86_400, 'expected 10 to 86400 seconds'), 300),
+    replay_cache_max_entries: withDefault(integer(1000, 10_000_000, 'expected 1000 to 10000000'), 100_000),
+  },
+  { error: 'expected a mapping with algorithms, max_age_seconds, max_future_seconds, nonce, nonce_rotation_seconds, replay_cache_max_entries' },
+);
+
 const auth = z.strictObject(
   {
     mode: withDefault(z.enum(['oauth', 'none'], { error: 'expected oauth or none' }), 'oauth'),
@@ -157,6 +175,7 @@ const auth = z.strictObject(
     cache_max_entries: withDefault(integer(0, 1_000_000, 'expected 0 to 1000000'), 10_000),
     dev_issuer: withDefault(z.boolean({ error: 'expected true or false' }), false),
     dev_issuer_file: withDefault(nonEmpty('expected a file path'), '.toolgate/dev-issuer.json'),
+    dpop: optional(dpop),
   },
   { error: 'expected a mapping of auth settings (mode, resource, issuers, …)' },
 );

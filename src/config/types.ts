@@ -78,6 +78,24 @@ export interface AuthConfig {
   devIssuer: boolean;
   /** Where the development issuer's key lives (default .toolgate/dev-issuer.json next to the config). */
   devIssuerFile: string;
+  /** Absent: the defaults (`DPOP_DEFAULTS` in src/identity/dpop.ts, the same as the schema's). */
+  dpop?: DpopConfig;
+}
+
+/** `auth.dpop`: DPoP proof checks (RFC 9449). */
+export interface DpopConfig {
+  /** Accepted proof signature algorithms (asymmetric only). */
+  algorithms: string[];
+  /** A proof's `iat` may be this far in the past… */
+  maxAgeSeconds: number;
+  /** …and this far in the future. */
+  maxFutureSeconds: number;
+  /** `required`: every proof must carry a current server nonce (`DPoP-Nonce`). */
+  nonce: 'off' | 'required';
+  /** A nonce is current for this long, then accepted one more period as the previous one. */
+  nonceRotationSeconds: number;
+  /** Proof `jti`s remembered within the window; past this many, new proofs are refused (503). */
+  replayCacheMaxEntries: number;
 }
 
 export interface IssuerConfig {

@@ -2,6 +2,7 @@ import type { AuthConfig, GatewayConfig } from '../config/types.js';
 import type { AuditSink, IdentityStage, ServerAccess } from '../pipeline/stages.js';
 import { BearerAuthenticator } from './authenticator.js';
 import { type DevIssuerFile, devTrustedIssuer, loadOrCreateDevIssuer, writeDevIssuer } from './dev-issuer.js';
+import { DPOP_DEFAULTS } from './dpop.js';
 import type { TrustedIssuer } from './jwt.js';
 import { keySourceFor } from './key-source.js';
 import { ProtectedResource } from './protected-resource.js';
@@ -45,6 +46,7 @@ export async function assembleIdentity(config: GatewayConfig, audit: AuditSink):
     authorizationServers: effective.issuers.map((i) => i.issuer),
     scopesSupported: allBaselineScopes(config.upstreams),
     certificateBound: clientCerts,
+    dpopAlgorithms: (effective.dpop ?? DPOP_DEFAULTS).algorithms,
   });
   resourceHolder.resource = resource;
   const identity = new BearerAuthenticator({ config: effective, issuers, resource, certificateRules: tls?.agents ?? [], audit });
@@ -54,6 +56,7 @@ export async function assembleIdentity(config: GatewayConfig, audit: AuditSink):
     resource,
     bind(endpointUrl) {
       resource.bind(endpointUrl);
+      identity.bindEndpoint(endpointUrl);
       // The token command reads the audience from the file, so tokens it signs fit this gateway.
       if (dev && dev.audience !== resource.resource) writeDevIssuer(effective.devIssuerFile, { ...dev, audience: resource.resource });
     },

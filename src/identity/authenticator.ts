@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthConfig, CertificateAgentRule } from '../config/types.js';
 import type { AuditSink, IdentityStage, Principal, Rejection } from '../pipeline/stages.js';
+import { type PresentedCredentials, presentedCredentials } from './authorization-header.js';
 import { agentForCertificate, type CertificateIdentity, presentedCertificate } from './certificate.js';
 import { rejectionFor } from './challenge.js';
+import { DPOP_DEFAULTS, DpopVerifier } from './dpop.js';
 import { AuthenticationError } from './errors.js';
 import { introspect } from './introspection.js';
 import { looksLikeJwt, type TrustedIssuer, verifyJwt } from './jwt.js';
@@ -27,8 +29,10 @@ export interface AuthenticatorOptions {
  * (POST, GET, DELETE, every era) comes through here; a session never authenticates by itself.
  *
  * Order: token in the URL (400) → client certificate (refused if presented and not verified)
- * → bearer token from `Authorization` (size, then cache by SHA-256, then JWT or introspection)
- * → certificate binding (RFC 8705) and certificate/token agreement → Principal.
+ * → one `Authorization` header (400 for two) → token from it, scheme `Bearer` or `DPoP` (size,
+ * then cache by SHA-256, then JWT or introspection; a `cnf` it cannot check is refused) →
+ * certificate binding (RFC 8705) and certificate/token agreement → DPoP proof (RFC 9449) when
+ * the token is DPoP-bound or sent with the DPoP scheme → Principal.
  * Every failure is recorded in full with the audit sink (kind `auth`); the client is told a
  * fixed short description.
  *
@@ -42,19 +46,38 @@ export class BearerAuthenticator implements IdentityStage {
   private readonly issuers: Map<string, TrustedIssuer>;
   private readonly cache: VerifiedTokenCache<TokenIdentity>;
   private readonly now: () => number;
+  private readonly dpop: DpopVerifier;
+  private endpointBound = false;
 
   constructor(private readonly options: AuthenticatorOptions) {
     this.issuers = new Map(options.issuers.map((i) => [i.config.issuer, i]));
     this.now = options.now ?? Date.now;
     this.cache = new VerifiedTokenCache(options.config.cacheMaxEntries, this.now);
+    this.dpop = new DpopVerifier(options.config.dpop ?? DPOP_DEFAULTS, this.now);
+  }
+
+  /**
+   * The endpoint's public URL, which DPoP proofs must name in `htu`; called once the listener
+   * is up. Until then (a stage built by hand) the resource URI stands in.
+   */
+  bindEndpoint(endpointUrl: string): void {
+    this.dpop.bind(endpointUrl);
+    this.endpointBound = true;
   }
 
   async authenticate(req: IncomingMessage): Promise<Principal | Rejection> {
+    const credentials = presentedCredentials(req);
     try {
-      return await this.principal(req);
+      return await this.principal(req, credentials);
     } catch (err) {
       if (!(err instanceof AuthenticationError)) throw err;
-      const rejection = rejectionFor(err, { resourceMetadata: this.options.resource.metadataUrl, scope: this.options.resource.challengeScopes });
+      const rejection = rejectionFor(err, {
+        resourceMetadata: this.options.resource.metadataUrl,
+        scope: this.options.resource.challengeScopes,
+        dpopScheme: credentials.scheme === 'dpop',
+        dpopAlgs: this.dpop.algs,
+        ...(err.code === 'ERR_DPOP_NONCE' ? { dpopNonce: this.dpop.nonce } : {}),
+      });
       await this.options.audit.record({
         kind: 'auth',
         at: new Date(this.now()),
@@ -66,7 +89,7 @@ export class BearerAuthenticator implements IdentityStage {
     }
   }
 
-  private async principal(req: IncomingMessage): Promise<Principal> {
+  private async principal(req: IncomingMessage, credentials: PresentedCredentials): Promise<Principal> {
     const query = (req.url ?? '').split('?')[1];
     if (query !== undefined && new URLSearchParams(query).has('access_token')) {
       throw new AuthenticationError('ERR_TOKEN_IN_QUERY', 'access_token in the query string (RFC 6750 §2.3 is not supported: URLs end up in logs)');
@@ -84,29 +107,41 @@ export class BearerAuthenticator implements IdentityStage {
       return cert ? principalFor(undefined, cert, rules) : { agent: 'anonymous', scopes: [], bindingKey: 'anonymous', anonymous: true };
     }
 
-    const header = req.headers.authorization;
-    const token = bearerToken(header);
-    if (token === undefined && header !== undefined && /^bearer\b/i.test(header)) {
-      throw new AuthenticationError('ERR_TOKEN_MALFORMED', 'Authorization: Bearer without a single token68 value');
+    if (credentials.authorizationLines > 1) {
+      throw new AuthenticationError('ERR_AUTHORIZATION_DUPLICATE', `${credentials.authorizationLines} Authorization headers in one request`);
     }
-    if (token === undefined) {
+    const { scheme, token } = credentials;
+    const header = req.headers.authorization;
+    if (scheme === undefined) {
       throw new AuthenticationError(
         'ERR_TOKEN_MISSING',
         header === undefined ? 'no Authorization header' : `Authorization header without a Bearer token (scheme ${JSON.stringify(header.split(' ')[0])})`,
       );
     }
-    if (token.length > this.options.config.maxTokenBytes) {
-      throw new AuthenticationError('ERR_TOKEN_TOO_LARGE', `token of ${token.length} bytes exceeds max_token_bytes ${this.options.config.maxTokenBytes}`);
+    if (token === undefined) {
+      throw new AuthenticationError('ERR_TOKEN_MALFORMED', `Authorization: ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} without a single token68 value`);
     }
-    const identity = await this.verified(token);
+    const maxBytes = this.options.config.maxTokenBytes;
+    if (token.length > maxBytes) throw new AuthenticationError('ERR_TOKEN_TOO_LARGE', `token of ${token.length} bytes exceeds max_token_bytes ${maxBytes}`);
+    const tokenHash = VerifiedTokenCache.keyOf(token);
+    const identity = await this.verified(token, tokenHash);
     checkCertificate(identity, cert, this.options.config.requireCertTokenAgreement, cert ? agentForCertificate(cert, rules) : undefined);
+    if (scheme === 'dpop' || identity.boundKey !== undefined) {
+      // A DPoP-bound token is never downgraded to a bearer token.
+      if (scheme === 'bearer') throw new AuthenticationError('ERR_DPOP_BOUND_AS_BEARER', `token bound to key cnf.jkt ${identity.boundKey} sent with the Bearer scheme`);
+      if (credentials.proofLines > 1) throw new AuthenticationError('ERR_DPOP_PROOF_INVALID', `${credentials.proofLines} DPoP headers in one request`);
+      if (credentials.proof !== undefined && credentials.proof.length > maxBytes) {
+        throw new AuthenticationError('ERR_DPOP_PROOF_INVALID', `DPoP proof of ${credentials.proof.length} bytes exceeds max_token_bytes ${maxBytes}`);
+      }
+      if (!this.endpointBound) this.bindEndpoint(this.options.resource.resource);
+      await this.dpop.verify(credentials.proof, { method: req.method ?? '', tokenHash, boundKey: identity.boundKey });
+    }
     // The credential stage may exchange the caller's token (RFC 8693); it never leaves toolgate otherwise.
     return { ...principalFor(identity, cert, rules), subjectToken: token };
   }
 
   /** The token's identity, from the cache or by verification (then cached until `exp`). */
-  private async verified(token: string): Promise<TokenIdentity> {
-    const key = VerifiedTokenCache.keyOf(token);
+  private async verified(token: string, key: string): Promise<TokenIdentity> {
     const hit = this.cache.get(key);
     if (hit) return hit;
     const now = this.now();
@@ -147,11 +182,4 @@ function checkCertificate(token: TokenIdentity, cert: CertificateIdentity | unde
   if (requireAgreement && cert && certAgent !== token.agent) {
     throw new AuthenticationError('ERR_CERT_TOKEN_MISMATCH', `certificate names agent ${certAgent} (${cert.subject}), token names agent ${token.agent}`);
   }
-}
-
-/** `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1). */
-function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const m = /^Bearer +([^\s]+) *$/i.exec(header);
-  return m?.[1];
 }

@@ -23,7 +23,32 @@ export type AuthFailureCode =
   | 'ERR_TOKEN_CERT_BINDING'
   | 'ERR_CERT_TOKEN_MISMATCH'
   | 'ERR_CERT_REJECTED'
-  | 'ERR_ISSUER_UNAVAILABLE';
+  | 'ERR_ISSUER_UNAVAILABLE'
+  | 'ERR_AUTHORIZATION_DUPLICATE'
+  | 'ERR_TOKEN_CNF'
+  | 'ERR_DPOP_BOUND_AS_BEARER'
+  | 'ERR_DPOP_PROOF_MISSING'
+  | 'ERR_DPOP_PROOF_INVALID'
+  | 'ERR_DPOP_METHOD'
+  | 'ERR_DPOP_URL'
+  | 'ERR_DPOP_IAT'
+  | 'ERR_DPOP_REPLAY'
+  | 'ERR_DPOP_ATH'
+  | 'ERR_DPOP_KEY'
+  | 'ERR_DPOP_NONCE'
+  | 'ERR_DPOP_REPLAY_CACHE_FULL';
+
+/** Failures of the DPoP proof itself: answered with the `DPoP` scheme, `invalid_dpop_proof`. */
+export const DPOP_PROOF_FAILURES: ReadonlySet<AuthFailureCode> = new Set([
+  'ERR_DPOP_PROOF_MISSING',
+  'ERR_DPOP_PROOF_INVALID',
+  'ERR_DPOP_METHOD',
+  'ERR_DPOP_URL',
+  'ERR_DPOP_IAT',
+  'ERR_DPOP_REPLAY',
+  'ERR_DPOP_ATH',
+  'ERR_DPOP_KEY',
+]);
 
 /** What the client learns, per code: a short, fixed description. */
 const TOLD: Record<AuthFailureCode, string> = {
@@ -46,6 +71,19 @@ const TOLD: Record<AuthFailureCode, string> = {
   ERR_CERT_TOKEN_MISMATCH: 'The client certificate and the access token name different agents',
   ERR_CERT_REJECTED: 'The client certificate was not accepted',
   ERR_ISSUER_UNAVAILABLE: 'The token issuer could not be reached',
+  ERR_AUTHORIZATION_DUPLICATE: 'Only one Authorization header is allowed',
+  ERR_TOKEN_CNF: 'The access token carries a confirmation this server cannot check',
+  ERR_DPOP_BOUND_AS_BEARER: 'The access token is DPoP-bound and must be sent with the DPoP scheme and a proof',
+  ERR_DPOP_PROOF_MISSING: 'A DPoP proof is required',
+  ERR_DPOP_PROOF_INVALID: 'The DPoP proof is invalid',
+  ERR_DPOP_METHOD: 'The DPoP proof is for another HTTP method',
+  ERR_DPOP_URL: 'The DPoP proof is for another URL',
+  ERR_DPOP_IAT: 'The DPoP proof is too old or from the future',
+  ERR_DPOP_REPLAY: 'The DPoP proof was already used',
+  ERR_DPOP_ATH: 'The DPoP proof is for another access token',
+  ERR_DPOP_KEY: 'The DPoP proof is signed by another key than the access token is bound to',
+  ERR_DPOP_NONCE: 'Resource server requires nonce in DPoP proof',
+  ERR_DPOP_REPLAY_CACHE_FULL: 'Too many DPoP proofs right now; retry shortly',
 };
 
 export class AuthenticationError extends ToolgateError {

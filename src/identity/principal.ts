@@ -2,6 +2,7 @@ import type { JWTPayload } from 'jose';
 import type { AuthConfig, CertificateAgentRule } from '../config/types.js';
 import type { Principal } from '../pipeline/stages.js';
 import { agentForCertificate, type CertificateIdentity } from './certificate.js';
+import { confirmationOf } from './confirmation.js';
 
 /** What a verified token says about its caller; cached with the token, request-independent. */
 export interface TokenIdentity {
@@ -12,8 +13,10 @@ export interface TokenIdentity {
   scopes: string[];
   tokenId?: string;
   actors: string[];
-  /** RFC 8705 `cnf.x5t#S256`: the certificate this token is bound to. */
+  /** RFC 8705 `cnf.x5t#S256`: the certificate this token is bound to (see confirmation.ts). */
   boundThumbprint?: string;
+  /** RFC 9449 `cnf.jkt`: the key DPoP proofs must be signed with. */
+  boundKey?: string;
   /** Epoch ms after which the token is no longer valid. */
   expiresAt: number;
 }
@@ -24,7 +27,7 @@ export interface TokenIdentity {
  * configured agent claim (`client_id`), else `azp`. The user is the configured user claim
  * (`sub`) when it names someone other than the agent — and, if `claims.human` is set, only
  * when that claim is truthy — so agent-only tokens (client credentials: `sub` = client id)
- * carry no user.
+ * carry no user. A `cnf` toolgate cannot check throws ERR_TOKEN_CNF (confirmation.ts).
  */
 export function tokenIdentity(claims: JWTPayload, config: Pick<AuthConfig, 'claims'>, nowMs: number, cacheMs?: number): TokenIdentity {
   const actors = actChain(claims.act);
@@ -34,7 +37,6 @@ export function tokenIdentity(claims: JWTPayload, config: Pick<AuthConfig, 'clai
   const humanOk = config.claims.human === undefined || Boolean(claims[config.claims.human]);
   const user = candidate !== undefined && candidate !== agent && candidate !== clientAgent && humanOk ? candidate : undefined;
   const tenant = str(claims[config.claims.tenant]);
-  const cnf = claims.cnf as Record<string, unknown> | undefined;
   const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : nowMs + (cacheMs ?? 0);
   return {
     issuer: String(claims.iss),
@@ -44,7 +46,7 @@ export function tokenIdentity(claims: JWTPayload, config: Pick<AuthConfig, 'clai
     scopes: scopesOf(claims),
     ...(typeof claims.jti === 'string' ? { tokenId: claims.jti } : {}),
     actors,
-    ...(typeof cnf?.['x5t#S256'] === 'string' ? { boundThumbprint: cnf['x5t#S256'] } : {}),
+    ...confirmationOf(claims.cnf),
     expiresAt: cacheMs === undefined ? exp : Math.min(exp, nowMs + cacheMs),
   };
 }

@@ -17,6 +17,8 @@ export class ProtectedResource {
       scopesSupported: string[];
       /** RFC 8705 certificate-bound tokens are understood (mTLS is on). */
       certificateBound: boolean;
+      /** RFC 9449 proof algorithms, advertised as `dpop_signing_alg_values_supported`. */
+      dpopAlgorithms?: string[];
     },
   ) {}
 
@@ -54,6 +56,7 @@ export class ProtectedResource {
       bearer_methods_supported: ['header'],
       resource_name: 'toolgate',
       ...(this.options.certificateBound ? { tls_client_certificate_bound_access_tokens: true } : {}),
+      ...(this.options.dpopAlgorithms ? { dpop_signing_alg_values_supported: this.options.dpopAlgorithms } : {}),
     };
   }
 }
