@@ -112,7 +112,7 @@ export class Pipeline {
     const unfit = shape ? describeShape(shape) : undefined;
     if (unfit !== undefined) invocation.arguments = { _refused: unfit };
     let stage: Stage = 'visible';
-    let decisionRef: AuditRef | void;
+    let decisionRef: AuditRef | undefined;
     try {
       // 1. Visible: before anything reads the arguments, so a hidden item cannot be probed.
       const seen = this.visible(caller.principal, item.kind.visibility, invocation.upstream, invocation.target);
@@ -137,7 +137,7 @@ export class Pipeline {
       const decided = this.stages.policy.decide(caller.principal, invocation, ctx);
       const decision = decided instanceof Promise ? await decided : decided;
       try {
-        decisionRef = await this.stages.audit.record(decisionEvent(caller, ctx, invocation, decision));
+        decisionRef = (await this.stages.audit.record(decisionEvent(caller, ctx, invocation, decision))) || undefined;
       } catch {
         return notRecorded(request.id);
       }
@@ -203,7 +203,13 @@ export class Pipeline {
       return errorResponse(request.id, ErrorCode.InternalError, `toolgate could not forward this call to ${invocation.upstream} (request ${ctx.requestId})`);
     }
     await this.stages.audit.record(refusalEvent(caller, ctx, invocation, `the ${stage} step failed: ${message}`, stage, decisionRef)).catch(() => undefined);
-    return errorResponse(request.id, ErrorCode.InternalError, `toolgate could not complete the ${stage} step for this call, so it was not forwarded (request ${ctx.requestId})`);
+    // A stage error made to be shown (a credential error's `told`: the upstream and a code) is.
+    const told = (err as { told?: unknown } | null)?.told;
+    return errorResponse(
+      request.id,
+      ErrorCode.InternalError,
+      `toolgate could not complete the ${stage} step for this call, so it was not forwarded${typeof told === 'string' ? `: ${told}` : ''} (request ${ctx.requestId})`,
+    );
   }
 
   /** Server access refused: audited, then answered 403 asking for the baseline scopes. */
