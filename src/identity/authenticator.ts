@@ -55,13 +55,16 @@ export class BearerAuthenticator implements IdentityStage {
     } catch (err) {
       if (!(err instanceof AuthenticationError)) throw err;
       const rejection = rejectionFor(err, { resourceMetadata: this.options.resource.metadataUrl, scope: this.options.resource.challengeScopes });
-      await this.options.audit.record({
+      const recorded = this.options.audit.record({
         kind: 'auth',
         at: new Date(this.now()),
         requestId: randomUUID(),
         ...(typeof req.headers['mcp-session-id'] === 'string' ? { sessionId: req.headers['mcp-session-id'] } : {}),
         detail: { outcome: 'rejected', code: err.code, reason: err.reason, status: rejection.status, method: req.method, remote: req.socket.remoteAddress },
       });
+      // The refusal stands whether or not its record is written: a failing audit store must not
+      // turn a 401 into a 500 (the sink logs the record it could not write).
+      await recorded.catch(() => undefined);
       return rejection;
     }
   }
