@@ -121,6 +121,21 @@ describe('one log line per refused request, and the reason column of audit query
     );
   });
 
+  test('the same token calling crm__count with arguments holding 1e400: 403 as with good arguments (visibility is asked first), and the scope refusal is still recorded', async () => {
+    const token = await issuer.sign({ aud: gateway.url, scope: 'other.read' });
+    tokens.push(token);
+    const before = lines.length;
+    const calls = probe.log.calls.length;
+    const body = '{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"crm__count","arguments":{"tag":"x","steps":1e400}}}';
+    const res = await fetch(gateway.url, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}`, 'mcp-session-id': sid }, body });
+    assert.equal(res.status, 403);
+    assert.match(res.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="crm\.read"/);
+    await res.text();
+    assert.equal(probe.log.calls.length, calls, 'the upstream was not called');
+    const line = await waitFor(() => lines.slice(before).find((l) => / refused /.test(l)), { what: 'a refusal line in the log' });
+    assert.match(line, /^warn refused tools\/call crm__count: principal lacks baseline scope\(s\) crm\.read/, 'recorded: the line is not the "not written" error');
+  });
+
   test('a call policy forbids (tag "forbidden"): "not found" to the client, and a warn line naming the policy that denied it', async () => {
     const call = { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'crm__count', arguments: { tag: 'forbidden', steps: 1 } } };
     const line = await refusedWith({}, 200, call, true);

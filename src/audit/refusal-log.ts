@@ -21,6 +21,8 @@ export class RefusalLog implements AuditSink {
 
   record(event: AuditEvent): Promise<AuditRef | void> {
     const d = event.decision;
+    // The hot path (an allowed call's decision, its outcome, lists, sessions) passes straight on.
+    if (event.kind !== 'auth' && event.kind !== 'arguments' && d?.verdict !== 'deny') return this.inner.record(event);
     const reason = refusalReason({ kind: event.kind, verdict: d?.verdict, policies: d?.policies, policyErrors: d?.errors, detail: event.detail });
     if (reason === undefined) return this.inner.record(event);
     let written: Promise<AuditRef | void>;
