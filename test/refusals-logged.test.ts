@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { RunningGateway } from '../src/gateway.js';
 import type { Logger } from '../src/log.js';
 import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
@@ -22,6 +23,7 @@ import { tempHome } from './support/temp-home.js';
 import { waitFor } from './support/wait-for.js';
 
 const run = promisify(execFile);
+const PG_URL = process.env.TOOLGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const POLICY = `@id("everything")
 permit (principal, action, resource);
@@ -41,12 +43,12 @@ after(async () => {
 });
 
 /** A gateway in its own state folder, logging into `lines`. */
-async function start(home: string, lines: string[]): Promise<{ gateway: RunningGateway; issuer: LocalIssuer }> {
+async function start(home: string, lines: string[], extraYaml = ''): Promise<{ gateway: RunningGateway; issuer: LocalIssuer }> {
   const issuer = await localIssuer(home);
   mkdirSync(join(home, 'policies'));
   writeFileSync(join(home, 'policies', 'crm.cedar'), POLICY);
   const logger: Logger = { log: (level, message) => lines.push(`${level} ${message}`) };
-  const yaml = `${issuer.authYaml}upstreams:\n  - id: crm\n    url: ${probe.url}\n    scopes: [crm.read]\npolicy:\n  files: ${join(home, 'policies')}\n`;
+  const yaml = `${issuer.authYaml}upstreams:\n  - id: crm\n    url: ${probe.url}\n    scopes: [crm.read]\npolicy:\n  files: ${join(home, 'policies')}\n${extraYaml}`;
   return { gateway: await gatewayWith(yaml, { home, logger }), issuer };
 }
 
@@ -203,6 +205,34 @@ describe('a failing audit store', () => {
       assert.ok(!lines.some((l) => /\n\s+at /.test(l)), 'no stack trace in the log');
     } finally {
       await gateway.close();
+      home.remove();
+    }
+  });
+
+  test('the PostgreSQL store with its connection killed (pg_terminate_backend) under the running gateway, then a token for another audience: 401 with its challenge, not 500; one error line says the record was not written', async () => {
+    const home = tempHome();
+    const lines: string[] = [];
+    const schema = `refusals_t${process.pid}_${Date.now().toString(36)}`;
+    const admin = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    const { gateway, issuer } = await start(home.path, lines, `audit:\n  store: postgres\n  url: ${PG_URL}\n  schema: ${schema}\n`);
+    try {
+      // The failure: the server ends the gateway's audit connection (as a restart or a failover
+      // would); the next write fails before the store reconnects.
+      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [`toolgate audit ${schema}`.slice(0, 63)]);
+      assert.ok((killed.rowCount ?? 0) >= 1, 'the audit connection was found and killed');
+      const calls = probe.log.calls.length;
+      const before = lines.length;
+      const res = await post(gateway.url, INIT, await issuer.sign({ aud: 'https://elsewhere.example/mcp' }));
+      assert.equal(res.status, 401);
+      assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token"/);
+      await res.text();
+      assert.equal(probe.log.calls.length, calls, 'the upstream was not called');
+      const line = await waitFor(() => lines.slice(before).find((l) => / refused /.test(l)), { what: 'the refusal line' });
+      assert.match(line, /^error refused POST \(ERR_TOKEN_AUDIENCE\): .*; its audit record was not written: /);
+    } finally {
+      await gateway.close();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
       home.remove();
     }
   });
