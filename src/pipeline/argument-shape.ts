@@ -21,6 +21,12 @@ export interface ShapeProblem {
 
 /** Lone surrogates (an unpaired half of a UTF-16 pair): valid in a JS string, not in JSON text. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Any surrogate: a plain character class, several times faster to rule out than LONE_SURROGATE. */
+const SURROGATE = /[\ud800-\udfff]/;
+
+function hasLoneSurrogate(text: string): boolean {
+  return SURROGATE.test(text) && LONE_SURROGATE.test(text);
+}
 
 /**
  * The first problem in `params`, or undefined when it can be recorded and walked. Costs one pass
@@ -50,7 +56,7 @@ export function shapeProblem(params: unknown, maxDepth = MAX_PARAMS_DEPTH): Shap
     }
     for (const key of Object.keys(value)) {
       // The pointer names the object, not the key: a name with a lone surrogate cannot be recorded.
-      if (LONE_SURROGATE.test(key)) return { pointer: pointer(at), reason: 'hold a property name with a lone surrogate (not valid in JSON text)' };
+      if (hasLoneSurrogate(key)) return { pointer: pointer(at), reason: 'hold a property name with a lone surrogate (not valid in JSON text)' };
       const child: unknown = (value as Record<string, unknown>)[key];
       if (child !== null && typeof child === 'object') stack.push({ value: child, depth: depth + 1, at: { key, parent: at } });
       else {
@@ -85,7 +91,7 @@ const MAX_POINTER = 200;
 
 function scalarReason(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : `hold a number JSON cannot represent (${value})`;
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? 'hold a string with a lone surrogate (not valid in JSON text)' : undefined;
+  if (typeof value === 'string') return hasLoneSurrogate(value) ? 'hold a string with a lone surrogate (not valid in JSON text)' : undefined;
   return undefined;
 }
 
