@@ -153,6 +153,22 @@ describe('one log line per refused request, and the reason column of audit query
     assert.match(line, /^info refused POST \(ERR_TOKEN_MISSING\): no Authorization header/);
   });
 
+  test('a user claim holding a line break ("mallory\\nerror forged line"), refused for scope: still exactly one line, with the break blanked', async () => {
+    const call = { jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'crm__count', arguments: { tag: 'x', steps: 1 } } };
+    const token = await issuer.sign({ aud: gateway.url, sub: 'mallory\nerror forged line', scope: 'other.read' });
+    tokens.push(token);
+    const before = lines.length;
+    const opened = await post(gateway.url, INIT, token);
+    const session = opened.headers.get('mcp-session-id')!;
+    await opened.text();
+    const denied = await post(gateway.url, call, token, session);
+    assert.equal(denied.status, 403);
+    await denied.text();
+    const line = await waitFor(() => lines.slice(before).find((l) => / refused /.test(l)), { what: 'a refusal line in the log' });
+    assert.ok(!line.includes('\n'), JSON.stringify(line));
+    assert.match(line, /user mallory error forged line/);
+  });
+
   test('no token appears in any log line', () => {
     assert.ok(tokens.length >= 5);
     for (const token of tokens) for (const part of token.split('.')) assert.ok(!lines.some((l) => l.includes(part)), `a piece of a token in the log: ${part.slice(0, 12)}…`);

@@ -68,5 +68,14 @@ function refusalLine(event: AuditEvent, reason: string): string {
   const session = event.sessionId ?? event.context?.sessionId;
   if (session) who.push(`session ${session}`);
   if (typeof detail.remote === 'string') who.push(`from ${detail.remote}`);
-  return `refused ${what}: ${reason}${who.length > 0 ? ` (${who.join(', ')})` : ''}`;
+  const line = `refused ${what}: ${cut(reason)}${who.length > 0 ? ` (${who.join(', ')})` : ''}`;
+  // One line whatever a client put in its claims or params (names come from tokens).
+  return line.replace(/\p{Cc}+/gu, ' ');
+}
+
+/** Longest reason written to the log (a token's `aud` is the client's to choose); the record keeps it whole. */
+const MAX_REASON = 500;
+
+function cut(reason: string): string {
+  return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
 }
