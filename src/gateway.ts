@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChainedAuditLog } from './audit/chained-log.js';
 import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
+import { RefusalLog } from './audit/refusal-log.js';
 import { Closers } from './closers.js';
 import type { GatewayConfig, UpstreamConfig } from './config/types.js';
 import { type CredentialsRuntime, startCredentials } from './credentials/runtime.js';
@@ -88,7 +89,8 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     throw new StartupError((err as { code?: string }).code ?? 'ERR_AUDIT', `audit: ${(err as Error).message}`);
   }
   if (auditLog) opened.push('the audit log', () => auditLog.close());
-  const audit = options.audit ?? auditLog ?? new MemoryAuditSink();
+  // Every refusal any stage records also gets one line in the gateway's log, with its reason.
+  const audit = new RefusalLog(options.audit ?? auditLog ?? new MemoryAuditSink(), logger);
   const policy = options.policy ?? allowEverything;
   // Beyond loopback, no authentication must be a written decision (auth: { mode: none }).
   const unsafe = unsafeWithoutAuth(config, options.identity !== undefined);
@@ -161,7 +163,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     serverAccess: identityLayer.serverAccess,
     ...(policyRuntime ? { arguments: policyRuntime.arguments } : {}),
   });
-  const router = new Router(registry, pipeline, subscriptions);
+  const router = new Router(registry, pipeline, subscriptions, logger);
   const serverInfo = { name: 'toolgate', version: VERSION };
   const stateless = new StatelessEndpoint(router, { serverInfo, capabilities: MODERN_CAPABILITIES });
   const endpoint = new McpEndpoint(
@@ -180,7 +182,8 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
         const reason = `session ${s.id} belongs to ${s.principal.bindingKey}; presented by ${by.bindingKey} (answered 404)`;
         void audit
           .record({ kind: 'auth', at: new Date(), sessionId: s.id, principal: by, detail: { outcome: 'foreign_session', reason } })
-          .catch((err: Error) => logger.log('error', `audit: ${err.message}`));
+          // The refusal log (the sink) writes its one line, saying when the record failed.
+          .catch(() => undefined);
       },
     },
     stateless,

@@ -302,7 +302,7 @@ test('a delegated token (RFC 8693 act): the agent is the current actor, the user
     { agent: p.agent, user: p.user, tenant: p.tenant, actors: p.actors, scopes: p.scopes },
     { agent: 'sales-bot', user: 'alice', tenant: 'acme', actors: ['sales-bot', 'orchestrator'], scopes: ['crm.read'] },
   );
-  assert.equal(p.bindingKey, `${ISSUER}|sales-bot|alice|-`);
+  assert.equal(p.bindingKey, `${ISSUER}|sales-bot|alice|acme|-`);
 });
 
 // ---- Sender-constrained tokens: DPoP (RFC 9449) and cnf toolgate cannot check ----

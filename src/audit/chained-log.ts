@@ -123,10 +123,18 @@ export class ChainedAuditLog implements AuditSink {
 
   record(event: AuditEvent): Promise<AuditRef | void> {
     if (this.state === 'closed') return Promise.reject(new AuditError('ERR_AUDIT_CLOSED', 'the audit log is closed'));
-    const { body, commitments } = pendingRecord(event, this.redactor);
     return new Promise((resolve, reject) => {
-      const q: Queued = { body, commitments, urgent: !LINGERING_KINDS.has(event.kind), resolve, reject };
-      this.prepare(q);
+      let q: Queued;
+      try {
+        const { body, commitments } = pendingRecord(event, this.redactor);
+        q = { body, commitments, urgent: !LINGERING_KINDS.has(event.kind), resolve, reject };
+        this.prepare(q);
+      } catch (err) {
+        // A value RFC 8785 cannot write (the pipeline keeps such values out of its records): this
+        // record is refused, the chain goes on untouched.
+        reject(new AuditError('ERR_AUDIT_UNWRITABLE', `a ${event.kind} record cannot be written: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
       this.queue.push(q);
       this.schedule(q.urgent);
     });

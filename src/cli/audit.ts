@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportBundle, signingKeyFrom, verifyBundle } from '../audit/bundle.js';
 import { trustedKeys } from '../audit/checkpoint.js';
+import type { RecordBody } from '../audit/record.js';
+import { recordReason } from '../audit/refusal-reason.js';
 import type { AuditStore, RecordFilter, StoredRecord } from '../audit/store.js';
 import type { VerifyReport } from '../audit/verify.js';
 import { verifyStore } from '../audit/verify-store.js';
@@ -146,8 +148,19 @@ function printRecords(rows: StoredRecord[], json?: boolean): number {
     process.stdout.write(`${JSON.stringify(rows.map((r) => ({ chain: r.chain, position: r.seq, hash: r.hash, record: r.body ? JSON.parse(r.body) : null })))}\n`);
     return 0;
   }
-  const header = ['time (UTC)', 'position', 'kind', 'agent', 'user', 'tool', 'verdict', 'session'];
-  const table = rows.map((r) => [r.at, `${r.chain.slice(0, 8)}:${r.seq}`, r.kind, r.agent ?? '', r.user ?? '', r.tool ?? '', r.verdict ?? '', (r.session ?? '').slice(0, 12)]);
+  // The reason last: it is the longest cell, and the one a user acts on (why was this refused?).
+  const header = ['time (UTC)', 'position', 'kind', 'agent', 'user', 'tool', 'verdict', 'session', 'reason'];
+  const table = rows.map((r) => [
+    r.at,
+    `${r.chain.slice(0, 8)}:${r.seq}`,
+    r.kind,
+    r.agent ?? '',
+    r.user ?? '',
+    r.tool ?? '',
+    r.verdict ?? '',
+    (r.session ?? '').slice(0, 12),
+    reasonOf(r),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   for (const row of [header, ...table])
     process.stdout.write(
@@ -158,4 +171,11 @@ function printRecords(rows: StoredRecord[], json?: boolean): number {
     );
   process.stdout.write(`${rows.length} record(s)\n`);
   return 0;
+}
+
+/** The record's reason (a refusal's, a session end's), or '' when it gives none or retention removed its body. */
+function reasonOf(row: StoredRecord): string {
+  if (!row.body) return '';
+  const body = JSON.parse(row.body) as RecordBody;
+  return recordReason(body) ?? '';
 }

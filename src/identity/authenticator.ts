@@ -78,13 +78,16 @@ export class BearerAuthenticator implements IdentityStage {
         dpopAlgs: this.dpop.algs,
         ...(err.code === 'ERR_DPOP_NONCE' ? { dpopNonce: this.dpop.nonce } : {}),
       });
-      await this.options.audit.record({
+      const recorded = this.options.audit.record({
         kind: 'auth',
         at: new Date(this.now()),
         requestId: randomUUID(),
         ...(typeof req.headers['mcp-session-id'] === 'string' ? { sessionId: req.headers['mcp-session-id'] } : {}),
         detail: { outcome: 'rejected', code: err.code, reason: err.reason, status: rejection.status, method: req.method, remote: req.socket.remoteAddress },
       });
+      // The refusal stands whether or not its record is written: a failing audit store must not
+      // turn a 401 into a 500 (the sink logs the record it could not write).
+      await recorded.catch(() => undefined);
       return rejection;
     }
   }

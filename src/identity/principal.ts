@@ -55,8 +55,10 @@ export function tokenIdentity(claims: JWTPayload, config: Pick<AuthConfig, 'clai
 export function principalFor(token: TokenIdentity | undefined, cert: CertificateIdentity | undefined, rules: CertificateAgentRule[]): Principal {
   const certAgent = cert ? agentForCertificate(cert, rules) : undefined;
   const agent = token?.agent ?? certAgent ?? 'anonymous';
-  // Stable across token rotation: who issued, which agent, which user, which certificate.
-  const bindingKey = [token?.issuer ?? '-', agent, token?.user ?? '-', cert?.thumbprint ?? '-'].join('|');
+  // Stable across token rotation, and covering every identity claim policy reads (scopes are
+  // re-checked on every request, so a stepped-up or narrowed token keeps its session): who
+  // issued, which agent, which user, which tenant, which certificate.
+  const bindingKey = [token?.issuer, agent, token?.user, token?.tenant, cert?.thumbprint].map(bindingPart).join('|');
   return {
     agent,
     ...(token?.user === undefined ? {} : { user: token.user }),
@@ -69,6 +71,18 @@ export function principalFor(token: TokenIdentity | undefined, cert: Certificate
     ...(token && token.actors.length > 0 ? { actors: token.actors } : {}),
     ...(cert ? { certificate: cert } : {}),
   };
+}
+
+const ESCAPED: Record<string, string> = { '%': '%25', '|': '%7C', '-': '%2D' };
+
+/**
+ * One part of a binding key: '-' when absent. A claim holding the separator or the escape
+ * character (or exactly '-') is percent-escaped, so that no two different principals' keys are
+ * equal; the common claim is kept as it is, readable in the audit log.
+ */
+function bindingPart(part: string | undefined): string {
+  if (part === undefined) return '-';
+  return part === '-' || part.includes('|') || part.includes('%') ? part.replace(/[%|-]/g, (c) => ESCAPED[c]!) : part;
 }
 
 /** `act: { sub: A, act: { sub: B } }` → [A, B]: the current actor first. */

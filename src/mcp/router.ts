@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log.js';
 import { notFound, type Pipeline, type RoutedItem } from '../pipeline/pipeline.js';
 import { AuditError, InsufficientScope } from '../pipeline/rejections.js';
 import type { RequestContext } from '../pipeline/stages.js';
@@ -20,6 +21,7 @@ export class Router {
     private readonly registry: UpstreamRegistry,
     private readonly pipeline: Pipeline,
     private readonly subscriptions: SubscriptionTable,
+    private readonly log?: Logger,
   ) {}
 
   async handle(caller: Caller, request: JsonRpcRequest, channel: MessageChannel, ctx: RequestContext, signal: AbortSignal): Promise<void> {
@@ -35,7 +37,12 @@ export class Router {
       } else if (err instanceof AuditError) {
         // An audit record could not be written: refused (nothing forwarded); store details stay in the log.
         response = errorResponse(request.id, ErrorCode.InternalError, 'toolgate could not record this call in its audit log, so it was not forwarded; try again later');
-      } else response = errorResponse(request.id, ErrorCode.InternalError, `toolgate failed: ${err instanceof Error ? err.message : String(err)}`);
+      } else {
+        // Outside the pipeline (which records and answers its own failures): the client gets the
+        // request id, the log gets the error; never its text or stack on the wire.
+        this.log?.log('error', `${request.method} (request ${ctx.requestId}) failed: ${err instanceof Error ? err.message : String(err)}`);
+        response = errorResponse(request.id, ErrorCode.InternalError, `toolgate could not answer ${request.method} (internal error; request ${ctx.requestId})`);
+      }
     }
     if (signal.aborted) channel.close();
     else channel.send(caller.present ? caller.present(request.method, response) : response);

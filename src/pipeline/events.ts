@@ -40,6 +40,32 @@ export function argumentsEvent(caller: Downstream, ctx: RequestContext, invocati
   };
 }
 
+/** The steps of the request path an exception can stop a call in (the record names it). */
+export type Stage = 'visible' | 'validate' | 'authorize' | 'credential' | 'forward';
+
+/** Nothing decided: the verdict of a call refused before (or instead of) a policy decision. */
+const REFUSED: Decision = Object.freeze({ verdict: 'deny', policies: Object.freeze([]) as unknown as string[], errors: Object.freeze([]) as unknown as string[] });
+
+/**
+ * A call the gateway refused on its own account — params no record can hold, an exception in a
+ * stage: a denial whose reason says why, so that no refused call goes unrecorded.
+ */
+export function refusalEvent(caller: Downstream, ctx: RequestContext, invocation: Invocation, reason: string, stage?: Stage, decision?: AuditRef | void): AuditEvent {
+  const event: AuditEvent = {
+    kind: 'decision',
+    at: new Date(),
+    requestId: ctx.requestId,
+    sessionId: caller.sessionId,
+    principal: caller.principal,
+    invocation,
+    decision: REFUSED,
+    context: ctx,
+    detail: { outcome: 'refused', reason, ...(stage ? { stage } : {}) },
+  };
+  if (decision) event.links = { decision };
+  return event;
+}
+
 /** The policy decision on a call; durable before the call is forwarded. */
 export function decisionEvent(caller: Downstream, ctx: RequestContext, invocation: Invocation, decision: Decision): AuditEvent {
   return { kind: 'decision', at: new Date(), requestId: ctx.requestId, sessionId: caller.sessionId, principal: caller.principal, invocation, decision, context: ctx };

@@ -8,8 +8,9 @@ import { type ItemKind, TOOLS, type VisibilityKind } from '../protocol/item-kind
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, resultResponse } from '../protocol/jsonrpc.js';
 import type { CallSink } from '../upstream/client.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
-import { argumentsEvent, decisionEvent, hiddenEvent, listEvent, outcomeEvent, serverAccessEvent, serverRequestEvent } from './events.js';
-import { InsufficientScope } from './rejections.js';
+import { describeShape, shapeProblem } from './argument-shape.js';
+import { argumentsEvent, decisionEvent, hiddenEvent, listEvent, outcomeEvent, refusalEvent, type Stage, serverAccessEvent, serverRequestEvent } from './events.js';
+import { AuditError, InsufficientScope } from './rejections.js';
 import type { ArgumentCheck, AuditRef, AuditSink, CredentialStage, Downstream, Invocation, PolicyStage, Principal, ReplyChannel, RequestContext, ServerAccess } from './stages.js';
 
 export interface PipelineStages {
@@ -100,64 +101,115 @@ export class Pipeline {
   /**
    * Runs one call through the stages and resolves with its final response. Throws
    * InsufficientScope (a refusal more scope would fix) and AuditError (a record not durable).
+   * Whatever else refuses the call — params the audit log cannot hold, an exception in a stage
+   * — is recorded as a denial with its reason and answered with a JSON-RPC error.
    */
   async call(caller: Downstream, channel: ReplyChannel, item: RoutedItem, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> {
     const { invocation, request } = item;
-    // 1. Visible: before anything reads the arguments, so a hidden item cannot be probed.
-    const seen = this.visible(caller.principal, item.kind.visibility, invocation.upstream, invocation.target);
-    if (seen !== true && seen.by === 'server access') return this.refuseServerAccess(caller, invocation, seen.scopes, ctx);
-    if (!item.offered) return notFound(request.id, request.method, invocation.exposedName);
-    if (seen !== true) return this.refuseHidden(caller, item, ctx);
-    // 2. Validate: the arguments against the tool's own inputSchema, before policy reads them.
-    const problem = item.kind === TOOLS ? this.stages.arguments?.check(item.inputSchema, invocation.arguments) : undefined;
-    if (problem) {
-      await this.stages.audit.record(argumentsEvent(caller, ctx, invocation, problem));
-      const text = `Invalid arguments for tool ${invocation.exposedName}: ${problem.field ? `${problem.field} ` : ''}${problem.message}`;
-      return resultResponse(request.id, { content: [{ type: 'text', text }], isError: true });
-    }
-    const client = this.registry.get(invocation.upstream);
-    if (!client) return notFound(request.id, request.method, invocation.exposedName);
-    // 3. Authorize: the policy decides synchronously (no await, no microtask turn) unless a
-    // stage is async; the decision record is durable before anything is forwarded (fail closed).
-    const decided = this.stages.policy.decide(caller.principal, invocation, ctx);
-    const decision = decided instanceof Promise ? await decided : decided;
-    let decisionRef: AuditRef | void;
+    // 0. Shape, before anything serialises, hashes or walks the params: a value no record can
+    // hold is replaced by a placeholder in every record of this call, so each one is writable.
+    const shape = shapeProblem(request.params);
+    const unfit = shape ? describeShape(shape) : undefined;
+    if (unfit !== undefined) invocation.arguments = { _refused: unfit };
+    let stage: Stage = 'visible';
+    let decisionRef: AuditRef | undefined;
     try {
-      decisionRef = await this.stages.audit.record(decisionEvent(caller, ctx, invocation, decision));
-    } catch {
-      return notRecorded(request.id);
+      // 1. Visible: before anything reads the arguments, so a hidden item cannot be probed.
+      const seen = this.visible(caller.principal, item.kind.visibility, invocation.upstream, invocation.target);
+      if (seen !== true && seen.by === 'server access') return await this.refuseServerAccess(caller, invocation, seen.scopes, ctx);
+      if (!item.offered) return notFound(request.id, request.method, invocation.exposedName);
+      if (seen !== true) return await this.refuseHidden(caller, item, ctx);
+      // 2. Validate: the params can be recorded and walked; a tool's arguments fit its own
+      // inputSchema, before policy reads them.
+      stage = 'validate';
+      if (unfit !== undefined) return await this.refuse(caller, item, ctx, unfit, errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${unfit}`));
+      const problem = item.kind === TOOLS ? this.stages.arguments?.check(item.inputSchema, invocation.arguments) : undefined;
+      if (problem) {
+        await this.stages.audit.record(argumentsEvent(caller, ctx, invocation, problem));
+        const text = `Invalid arguments for tool ${invocation.exposedName}: ${problem.field ? `${problem.field} ` : ''}${problem.message}`;
+        return resultResponse(request.id, { content: [{ type: 'text', text }], isError: true });
+      }
+      const client = this.registry.get(invocation.upstream);
+      if (!client) return notFound(request.id, request.method, invocation.exposedName);
+      // 3. Authorize: the policy decides synchronously (no await, no microtask turn) unless a
+      // stage is async; the decision record is durable before anything is forwarded (fail closed).
+      stage = 'authorize';
+      const decided = this.stages.policy.decide(caller.principal, invocation, ctx);
+      const decision = decided instanceof Promise ? await decided : decided;
+      try {
+        decisionRef = (await this.stages.audit.record(decisionEvent(caller, ctx, invocation, decision))) || undefined;
+      } catch {
+        return notRecorded(request.id);
+      }
+      if (decisionRef) invocation.auditRef = decisionRef;
+      if (decision.verdict !== 'allow' && decision.missingScopes && decision.missingScopes.length > 0)
+        throw new InsufficientScope(decision.missingScopes, `policy denied: needs ${decision.missingScopes.join(' ')}`);
+      if (decision.verdict !== 'allow') return notFound(request.id, request.method, invocation.exposedName);
+      // 4. Credential: what this one call carries to this upstream.
+      stage = 'credential';
+      const headers = await this.stages.credentials.credentialFor(caller.principal, invocation, ctx);
+      if (ctx.traceparent) headers.traceparent = ctx.traceparent;
+      headers['x-request-id'] = ctx.requestId;
+      // 5. Forward, relaying what the upstream says meanwhile.
+      stage = 'forward';
+      const ref = decisionRef;
+      const sink: CallSink = {
+        notify: (n) => {
+          if (caller.wants(n)) channel.send(n);
+        },
+        // A server→client request (sampling, elicitation, roots) is relayed only once recorded.
+        request: async (r, s) => {
+          try {
+            await this.stages.audit.record(serverRequestEvent(caller, ctx, invocation, r.method, ref));
+          } catch {
+            return errorResponse(r.id, ErrorCode.InternalError, 'toolgate could not record this request in its audit log, so it was not relayed to the client');
+          }
+          return caller.requestClient(channel, r, s);
+        },
+      };
+      const started = performance.now();
+      const response = await client.forward(request, { sink, headers, signal });
+      const latencyMs = performance.now() - started;
+      // 6. Record: the call has happened; the outcome record (serialising and hashing the result)
+      // runs after the answer is on its way, and its failure (the sink logs it) must not turn a
+      // completed call into an error for the client.
+      setImmediate(() => this.recordOutcome(caller, invocation, ctx, response, latencyMs, ref));
+      return response;
+    } catch (err) {
+      if (err instanceof InsufficientScope || err instanceof AuditError) throw err;
+      return this.failed(caller, item, ctx, stage, err, decisionRef);
     }
-    if (decisionRef) invocation.auditRef = decisionRef;
-    if (decision.verdict !== 'allow' && decision.missingScopes && decision.missingScopes.length > 0)
-      throw new InsufficientScope(decision.missingScopes, `policy denied: needs ${decision.missingScopes.join(' ')}`);
-    if (decision.verdict !== 'allow') return notFound(request.id, request.method, invocation.exposedName);
-    // 4. Credential: what this one call carries to this upstream.
-    const headers = await this.stages.credentials.credentialFor(caller.principal, invocation, ctx);
-    if (ctx.traceparent) headers.traceparent = ctx.traceparent;
-    headers['x-request-id'] = ctx.requestId;
-    // 5. Forward, relaying what the upstream says meanwhile.
-    const sink: CallSink = {
-      notify: (n) => {
-        if (caller.wants(n)) channel.send(n);
-      },
-      // A server→client request (sampling, elicitation, roots) is relayed only once recorded.
-      request: async (r, s) => {
-        try {
-          await this.stages.audit.record(serverRequestEvent(caller, ctx, invocation, r.method, decisionRef));
-        } catch {
-          return errorResponse(r.id, ErrorCode.InternalError, 'toolgate could not record this request in its audit log, so it was not relayed to the client');
-        }
-        return caller.requestClient(channel, r, s);
-      },
-    };
-    const started = performance.now();
-    const response = await client.forward(request, { sink, headers, signal });
-    const latencyMs = performance.now() - started;
-    // 6. Record: the call has happened; the outcome record (serialising and hashing the result)
-    // runs after the answer is on its way, and its failure (the sink logs it) must not turn a
-    // completed call into an error for the client.
-    setImmediate(() => this.recordOutcome(caller, invocation, ctx, response, latencyMs, decisionRef));
-    return response;
+  }
+
+  /** A call refused before policy decides (params no record can hold): a denial with its reason, then `answer`. */
+  private async refuse(caller: Downstream, item: RoutedItem, ctx: RequestContext, reason: string, answer: JsonRpcResponse): Promise<JsonRpcResponse> {
+    // The refusal stands whether or not its record is written (the sink logs a failed write).
+    await this.stages.audit.record(refusalEvent(caller, ctx, item.invocation, reason)).catch(() => undefined);
+    return answer;
+  }
+
+  /**
+   * An exception in a stage. Before forwarding: the call was not made — recorded as a denial
+   * naming the stage and the error (linked to the decision that allowed it, if there was one).
+   * While forwarding: the call may have reached the upstream — recorded as its outcome. The
+   * client is told which step failed and the request id to look it up by, never the error.
+   */
+  private async failed(caller: Downstream, item: RoutedItem, ctx: RequestContext, stage: Stage, err: unknown, decisionRef: AuditRef | void): Promise<JsonRpcResponse> {
+    const { invocation, request } = item;
+    const message = err instanceof Error ? err.message : String(err);
+    if (stage === 'forward') {
+      const outcome = { status: 'error' as const, latencyMs: 0, error: `forwarding failed: ${message}` };
+      this.stages.audit.record(outcomeEvent(caller, ctx, invocation, outcome, decisionRef)).catch(() => undefined);
+      return errorResponse(request.id, ErrorCode.InternalError, `toolgate could not forward this call to ${invocation.upstream} (request ${ctx.requestId})`);
+    }
+    await this.stages.audit.record(refusalEvent(caller, ctx, invocation, `the ${stage} step failed: ${message}`, stage, decisionRef)).catch(() => undefined);
+    // A stage error made to be shown (a credential error's `told`: the upstream and a code) is.
+    const told = (err as { told?: unknown } | null)?.told;
+    return errorResponse(
+      request.id,
+      ErrorCode.InternalError,
+      `toolgate could not complete the ${stage} step for this call, so it was not forwarded${typeof told === 'string' ? `: ${told}` : ''} (request ${ctx.requestId})`,
+    );
   }
 
   /** Server access refused: audited, then answered 403 asking for the baseline scopes. */

@@ -31,6 +31,8 @@ export class AuditError extends ToolgateError {
 export type AuditErrorCode =
   /** The store refused or lost a write; the record is not durable. */
   | 'ERR_AUDIT_STORE'
+  /** The event holds a value its record cannot be written with (RFC 8785: no Infinity, NaN or lone surrogate). */
+  | 'ERR_AUDIT_UNWRITABLE'
   /** The log is closed (shutting down). */
   | 'ERR_AUDIT_CLOSED'
   /** Another live process writes to the same SQLite file. */
