@@ -710,3 +710,23 @@ test('protected-resource metadata advertises the DPoP proof algorithms (RFC 9728
   const doc = (await (await fetch(metadataUrl)).json()) as Record<string, unknown>;
   assert.deepEqual(doc.dpop_signing_alg_values_supported, ['ES256', 'EdDSA']);
 });
+
+test('DPoP session binding: a session opened with one proof key, used with a token bound to another key (same issuer, agent, user, tenant) → 404, upstream not called, foreign_session recorded', async () => {
+  const first = await boundToken();
+  const init = await dpopPost(gateway.url, first, INITIALIZE);
+  assert.equal(init.status, 200);
+  const sid = init.headers.get('mcp-session-id')!;
+  await init.text();
+  const other = await generateKeyPair('ES256', { extractable: true });
+  const otherJwk = await exportJWK(other.publicKey);
+  const second = await boundToken({ cnf: { jkt: await calculateJwkThumbprint(otherJwk) } });
+  const calls = probe.log.calls.length;
+  const recorded = audit.events.length;
+  const r = await dpopPost(gateway.url, second, CALL, { 'mcp-session-id': sid }, { header: { jwk: otherJwk }, signingKey: other.privateKey });
+  assert.equal(r.status, 404, 'the session is not usable with another proof key');
+  await r.text();
+  assert.equal(probe.log.calls.length, calls, 'the upstream was not called');
+  const foreign = audit.events.slice(recorded).find((e) => e.kind === 'auth' && e.detail?.outcome === 'foreign_session');
+  assert.ok(foreign, 'a foreign_session record');
+  assert.match(String(foreign.detail?.reason), /jkt:/);
+});

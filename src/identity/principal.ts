@@ -57,8 +57,11 @@ export function principalFor(token: TokenIdentity | undefined, cert: Certificate
   const agent = token?.agent ?? certAgent ?? 'anonymous';
   // Stable across token rotation, and covering every identity claim policy reads (scopes are
   // re-checked on every request, so a stepped-up or narrowed token keeps its session): who
-  // issued, which agent, which user, which tenant, which certificate.
-  const bindingKey = [token?.issuer, agent, token?.user, token?.tenant, cert?.thumbprint].map(bindingPart).join('|');
+  // issued, which agent, which user, which tenant, which certificate, and for a DPoP-bound token
+  // which key (a session opened with one proof key is not usable with another).
+  const parts = [token?.issuer, agent, token?.user, token?.tenant, cert?.thumbprint];
+  if (token?.boundKey !== undefined) parts.push(`jkt:${token.boundKey}`);
+  const bindingKey = parts.map(bindingPart).join('|');
   return {
     agent,
     ...(token?.user === undefined ? {} : { user: token.user }),
