@@ -50,10 +50,12 @@ export class ConnectionGate {
     }
     const fromAddress = this.perAddress.get(address) ?? 0;
     if (this.open >= this.caps.maxConnections) {
-      return this.refuse(socket, speaksHttp, address, 503, 'Service Unavailable', `over listener.limits.max_connections (${this.caps.maxConnections})`);
+      this.refuse(socket, speaksHttp, address, 503, 'Service Unavailable', `over listener.limits.max_connections (${this.caps.maxConnections})`);
+      return;
     }
     if (fromAddress >= this.caps.maxConnectionsPerAddress) {
-      return this.refuse(socket, speaksHttp, address, 429, 'Too Many Requests', `over listener.limits.max_connections_per_address (${this.caps.maxConnectionsPerAddress})`);
+      this.refuse(socket, speaksHttp, address, 429, 'Too Many Requests', `over listener.limits.max_connections_per_address (${this.caps.maxConnectionsPerAddress})`);
+      return;
     }
     this.open++;
     this.perAddress.set(address, fromAddress + 1);
