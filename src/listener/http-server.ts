@@ -74,6 +74,10 @@ export function createListener(routes: ListenerRoutes, guard: OriginGuard, logge
   });
   gate.attach(server);
   server.on('clientError', clientErrorHandler(logger));
+  // Node answers a request past max_requests_per_socket (pipelined after the last one) 503 itself.
+  server.on('dropRequest', (req: IncomingMessage) => {
+    logger.log('warn', `refused request from ${req.socket.remoteAddress ?? 'unknown'}: 503 over listener.limits.max_requests_per_socket (${limits.maxRequestsPerSocket})`);
+  });
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
