@@ -42,8 +42,9 @@ export function createListener(routes: ListenerRoutes, guard: OriginGuard, logge
   const { limits, makeServer = (handler) => createServer(handler) } = options;
   const gate = new ConnectionGate(limits, logger);
   const server = makeServer((req, res) => {
-    // A connection turned away at the gate may still get a request parsed: serve none of it.
-    if (gate.refused.has(req.socket)) return void req.socket.destroy();
+    // A connection turned away at the gate may still get a request parsed: serve none of it
+    // (the gate closes the connection once its refusal is out).
+    if (gate.refused.has(req.socket)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' || path === '/readyz') {
       const probe = path === '/healthz' ? routes.health() : routes.readiness();
