@@ -96,7 +96,7 @@ ${issuer.authYaml}${upstreams()}`,
     await gateway?.stop();
   });
 
-  test('all are closed by the server with 408, 5 more from one address are refused 429, and a client with a token is served meanwhile; nothing trickled reaches the upstream', {
+  test('all are closed by the server with 408, 5 more from one address are refused 429, and a client with a token is served meanwhile (its answer streaming longer than the request timeout); nothing trickled reaches the upstream', {
     timeout: 120_000,
   }, async () => {
     const url = new URL(gateway.url);
@@ -117,11 +117,14 @@ ${issuer.authYaml}${upstreams()}`,
     // The well-behaved client, on 127.0.0.1, while they trickle.
     const sdk = new Client({ name: 'well-behaved', version: '1' });
     await sdk.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
-    const result = await sdk.callTool({ name: 'crm__count', arguments: { tag: 'well-behaved', steps: 1 } });
-    const openWhileServed = clients.filter((c) => !c.closedByServer).length;
+    // Its answer streams for 3 s, longer than request_timeout_ms: the deadline is on receiving the request only.
+    let openWhileServed: number | undefined;
+    const result = await sdk.callTool({ name: 'crm__count', arguments: { tag: 'well-behaved', steps: 6, delay_ms: 500 } }, undefined, {
+      onprogress: () => (openWhileServed ??= clients.filter((c) => !c.closedByServer).length),
+    });
     await sdk.close();
     assert.equal(result.isError, undefined, JSON.stringify(result));
-    assert.ok(openWhileServed > 0, 'the call was served while trickling connections were open');
+    assert.ok(openWhileServed !== undefined && openWhileServed > 0, `the call was served while trickling connections were open (${openWhileServed})`);
 
     await waitFor(() => clients.every((c) => c.closedByServer), {
       what: 'the gateway to close all 1,005 trickling connections',
@@ -133,7 +136,7 @@ ${issuer.authYaml}${upstreams()}`,
       const status = c.received().split('\r\n')[0] || '(closed before an answer was read)';
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
     }
-    console.log(`# ${JSON.stringify(Object.fromEntries(statuses))}`);
+    console.log(`# ${JSON.stringify(Object.fromEntries(statuses))}; ${openWhileServed} trickling connections open when the call was first served`);
     assert.equal(statuses.get('HTTP/1.1 429 Too Many Requests'), 5, JSON.stringify([...statuses]));
     assert.deepEqual(
       [...statuses.keys()].filter((s) => !['HTTP/1.1 408 Request Timeout', 'HTTP/1.1 429 Too Many Requests', '(closed before an answer was read)'].includes(s)),
@@ -152,7 +155,7 @@ ${issuer.authYaml}${upstreams()}`,
     );
     assert.deepEqual(
       probe.log.calls.slice(callsBefore).map((c) => c.args),
-      [{ tag: 'well-behaved', steps: 1 }],
+      [{ tag: 'well-behaved', steps: 6 }],
       'only the well-behaved call reached the upstream',
     );
   });
