@@ -172,6 +172,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     identity,
     {
       maxBodyBytes: config.listener.maxBodyBytes,
+      unauthenticatedBodyBytes: config.listener.limits.unauthenticatedBodyBytes,
       serverInfo,
       onSessionOpened: (s) => recordSessionStart(audit, s, logger),
       onSessionClosed: (s) => {
@@ -206,8 +207,11 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
       documents: (path) => identityLayer.document(path, config.listener.path) ?? credentialsRuntime?.document(path),
     },
     { check: (req) => guard.check(req) } as OriginGuard,
-    (m) => logger.log('error', m),
-    ...(config.listener.tls ? [tlsServerFactory(config.listener.tls, tlsAuditHooks(audit, logger), tlsStats)] : []),
+    logger,
+    {
+      limits: config.listener.limits,
+      ...(config.listener.tls ? { makeServer: tlsServerFactory(config.listener.tls, tlsAuditHooks(audit, logger), tlsStats) } : {}),
+    },
   );
   let address: AddressInfo;
   try {

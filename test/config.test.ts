@@ -68,6 +68,15 @@ upstreams:
       allowedHosts: ['gw.example.com', '10.0.0.5:8080'],
       maxBodyBytes: 1_048_576,
       sessionIdleSeconds: 600,
+      limits: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 65_000,
+        maxRequestsPerSocket: 1000,
+        maxConnections: 1024,
+        maxConnectionsPerAddress: 256,
+        unauthenticatedBodyBytes: 16 * 1024,
+      },
     },
     upstreams: [
       {
@@ -105,6 +114,15 @@ test('a config with only one upstream gets every default', () => {
     allowedHosts: ['127.0.0.1:7420', 'localhost:7420', '[::1]:7420'],
     maxBodyBytes: 4 * 1024 * 1024,
     sessionIdleSeconds: 3600,
+    limits: {
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 65_000,
+      maxRequestsPerSocket: 1000,
+      maxConnections: 1024,
+      maxConnectionsPerAddress: 256,
+      unauthenticatedBodyBytes: 16 * 1024,
+    },
   });
   assert.deepEqual(config.upstreams, [
     {

@@ -111,6 +111,15 @@ function resolveListener(listener: ConfigFile['listener'], folder: string): List
     allowedHosts: unique((listener.allowed_hosts ?? defaultHosts).map((entry) => entry.toLowerCase())),
     maxBodyBytes: listener.max_body_bytes,
     sessionIdleSeconds: listener.session_idle_seconds,
+    limits: {
+      headersTimeoutMs: listener.limits.headers_timeout_ms,
+      requestTimeoutMs: listener.limits.request_timeout_ms,
+      keepAliveTimeoutMs: listener.limits.keep_alive_timeout_ms,
+      maxRequestsPerSocket: listener.limits.max_requests_per_socket,
+      maxConnections: listener.limits.max_connections,
+      maxConnectionsPerAddress: listener.limits.max_connections_per_address,
+      unauthenticatedBodyBytes: listener.limits.unauthenticated_body_bytes,
+    },
     ...(listener.tls === undefined ? {} : { tls: resolveTls(listener.tls, folder) }),
   };
 }

@@ -272,6 +272,45 @@ const upstream = z.strictObject(
   { error: 'expected a mapping describing one upstream' },
 );
 
+/**
+ * `listener.limits`: what one client may hold of the front door. The timeouts cut off clients
+ * that send slowly (a request must be complete within request_timeout_ms); the connection caps
+ * bound sockets in total and per remote address; unauthenticated_body_bytes is how much of an
+ * unauthenticated request's body is read (and discarded) before the connection is closed.
+ */
+const listenerLimits = z
+  .strictObject(
+    {
+      headers_timeout_ms: withDefault(positiveInteger, 10_000),
+      request_timeout_ms: withDefault(positiveInteger, 30_000),
+      keep_alive_timeout_ms: withDefault(positiveInteger, 65_000),
+      max_requests_per_socket: withDefault(integer(0, Number.MAX_SAFE_INTEGER, 'expected a whole number (0: no limit)'), 1000),
+      max_connections: withDefault(positiveInteger, 1024),
+      max_connections_per_address: withDefault(positiveInteger, 256),
+      unauthenticated_body_bytes: withDefault(integer(0, Number.MAX_SAFE_INTEGER, 'expected a whole number of bytes'), 16 * 1024),
+    },
+    { error: 'expected a mapping of listener limits' },
+  )
+  .superRefine((limits, ctx) => {
+    // A request's headers are part of the request: their deadline cannot be the later one.
+    if (limits.headers_timeout_ms > limits.request_timeout_ms) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers_timeout_ms'],
+        input: limits.headers_timeout_ms,
+        message: `expected at most request_timeout_ms (${limits.request_timeout_ms})`,
+      });
+    }
+    if (limits.max_connections_per_address > limits.max_connections) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_connections_per_address'],
+        input: limits.max_connections_per_address,
+        message: `expected at most max_connections (${limits.max_connections})`,
+      });
+    }
+  });
+
 const listener = z.strictObject(
   {
     host: withDefault(matching(LISTEN_HOST, 'expected a host name or IP address to listen on, like 127.0.0.1'), '127.0.0.1'),
@@ -298,6 +337,7 @@ const listener = z.strictObject(
     ),
     max_body_bytes: withDefault(positiveInteger, 4 * 1024 * 1024),
     session_idle_seconds: withDefault(positiveInteger, 3600),
+    limits: withDefault(listenerLimits, {}),
     tls: optional(tls),
   },
   { error: 'expected a mapping of listener settings' },

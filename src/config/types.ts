@@ -33,8 +33,28 @@ export interface ListenerConfig {
   maxBodyBytes: number;
   /** Idle session expiry in seconds; default 3600. */
   sessionIdleSeconds: number;
+  /** Timeouts and connection caps of the front door (`listener.limits`). */
+  limits: ListenerLimits;
   /** Serve HTTPS (and optionally mutual TLS); absent: plain HTTP. See src/identity/README.md. */
   tls?: TlsConfig;
+}
+
+/** `listener.limits`; defaults in src/config/schema.ts, meaning in docs/config.md. */
+export interface ListenerLimits {
+  /** A request's headers must arrive within this long (answered 408 otherwise). */
+  headersTimeoutMs: number;
+  /** A whole request, headers and body, must arrive within this long (answered 408 otherwise). */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** Requests served on one connection before it is closed; 0: no limit. */
+  maxRequestsPerSocket: number;
+  /** Open connections in total; past it a new connection is answered 503 and closed. */
+  maxConnections: number;
+  /** Open connections from one remote address; past it a new one is answered 429 and closed. */
+  maxConnectionsPerAddress: number;
+  /** Body bytes of an unauthenticated request read (and discarded) before the connection is closed. */
+  unauthenticatedBodyBytes: number;
 }
 
 /** `listener.tls`: the server certificate and what is asked of client certificates. */

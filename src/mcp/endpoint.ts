@@ -5,7 +5,7 @@ import { isLegacyVersion, negotiateLegacyVersion } from '../protocol/eras.js';
 import { objectOr } from '../protocol/json.js';
 import { classifyMessage, ErrorCode, errorResponse, isNotification, isRequest, isResponse, type JsonRpcNotification, type JsonRpcRequest } from '../protocol/jsonrpc.js';
 import { classifyClientEra } from '../protocol/modern.js';
-import { BodyTooLargeError, readBody } from './body.js';
+import { BodyTooLargeError, readBody, refuseUnread } from './body.js';
 import { LEGACY_CAPABILITIES } from './capabilities.js';
 import { MessageChannel } from './channel.js';
 import { reply } from './http-reply.js';
@@ -16,6 +16,8 @@ import type { StatelessEndpoint } from './stateless.js';
 
 export interface EndpointOptions {
   maxBodyBytes: number;
+  /** Body bytes of an unauthenticated request read (and discarded) before its connection is closed. */
+  unauthenticatedBodyBytes: number;
   serverInfo: { name: string; version: string };
   instructions?: string;
   onSessionClosed?: (session: ClientSession) => void;
@@ -29,7 +31,9 @@ export interface EndpointOptions {
  * The Streamable HTTP endpoint (MCP 2025-06-18 / 2025-11-25): POST carries messages, GET opens
  * the standalone stream (or resumes one with Last-Event-ID), DELETE ends the session.
  * Everything is checked in this order, and the first failure answers: method, headers,
- * body size, JSON, message shape, session, identity.
+ * identity, body size, JSON, message shape, era, session. Identity comes from the headers alone,
+ * so an unauthenticated request is refused before its body is read: no client without a valid
+ * credential makes the gateway buffer or parse anything.
  */
 export class McpEndpoint {
   constructor(
@@ -63,6 +67,18 @@ export class McpEndpoint {
     if (!contentType.toLowerCase().startsWith('application/json')) {
       return reply(res, 415, errorResponse(null, ErrorCode.InvalidRequest, 'Unsupported Media Type: Content-Type must be application/json'));
     }
+    // Identity does not depend on the era (which the body decides), so both eras authenticate here.
+    const principal = await this.identity.authenticate(req);
+    if (isRejection(principal)) {
+      const close = refuseUnread(req, this.options.unauthenticatedBodyBytes);
+      return reply(
+        res,
+        principal.status,
+        errorResponse(null, principal.rpcError?.code ?? ErrorCode.InvalidRequest, principal.rpcError?.message ?? 'Unauthorized'),
+        close ? { ...principal.headers, connection: 'close' } : principal.headers,
+      );
+    }
+
     let body: Buffer;
     try {
       body = await readBody(req, this.options.maxBodyBytes);
@@ -86,15 +102,6 @@ export class McpEndpoint {
       const id = (parsed as { id?: unknown })?.id;
       return reply(res, 400, errorResponse(typeof id === 'string' || typeof id === 'number' ? id : null, ErrorCode.InvalidRequest, `Invalid Request: ${message.invalid}`));
     }
-
-    const principal = await this.identity.authenticate(req);
-    if (isRejection(principal))
-      return reply(
-        res,
-        principal.status,
-        errorResponse(null, principal.rpcError?.code ?? ErrorCode.InvalidRequest, principal.rpcError?.message ?? 'Unauthorized'),
-        principal.headers,
-      );
 
     // The body decides the era; a modern header on a legacy-shaped body is refused, not guessed.
     const era = classifyClientEra(message, req.headers);

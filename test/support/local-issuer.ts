@@ -12,6 +12,8 @@ export interface LocalIssuer {
   authYaml: string;
   /** A signed at+jwt with sensible defaults (aud must be given: the gateway's URL), overridden by `claims`. */
   sign(claims: JWTPayload): Promise<string>;
+  /** A valid access token for `audience` (the gateway's endpoint URL) with `scope`. */
+  token(audience: string, scope?: string): Promise<string>;
 }
 
 export async function localIssuer(dir: string, issuer = 'https://issuer.test'): Promise<LocalIssuer> {
@@ -19,12 +21,14 @@ export async function localIssuer(dir: string, issuer = 'https://issuer.test'): 
   const jwks = join(dir, 'jwks.json');
   writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(key.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }));
   const now = (): number => Math.floor(Date.now() / 1000);
+  const sign = (claims: JWTPayload): Promise<string> =>
+    new SignJWT({ iss: issuer, sub: 'alice', client_id: 'sales-bot', jti: `j-${Math.random()}`, scope: 'crm.read', iat: now(), exp: now() + 300, ...claims })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
+      .sign(key.privateKey);
   return {
     issuer,
     authYaml: `auth:\n  issuers:\n    - issuer: ${issuer}\n      jwks_file: ${jwks}\n      algorithms: [ES256]\n`,
-    sign: (claims) =>
-      new SignJWT({ iss: issuer, sub: 'alice', client_id: 'sales-bot', jti: `j-${Math.random()}`, scope: 'crm.read', iat: now(), exp: now() + 300, ...claims })
-        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'k1' })
-        .sign(key.privateKey),
+    sign,
+    token: (audience, scope = 'crm.read') => sign({ aud: audience, scope, exp: now() + 600 }),
   };
 }
