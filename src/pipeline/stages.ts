@@ -135,8 +135,8 @@ export interface CredentialStage {
 /**
  * Every kind of audit event: the listener's (`connection`: an accepted TLS connection), the
  * request path's (`list`, `auth`, `arguments`, `decision`, `server.request`, `outcome`,
- * `credential`), the sessions', a refusal by a per-principal or stream limit (`limit`), the catalog's (a definition that drifted from its pin) and the
- * log's own chain records.
+ * `credential`), the sessions', a refusal by a limit per principal or stream (`limit`), the
+ * catalog's (a definition that drifted from its pin) and the log's own chain records.
  */
 export type AuditEventKind =
   | 'connection'
