@@ -68,11 +68,6 @@ export class PrincipalLimits {
     if (u.sessions === 0 && u.calls === 0 && u.streams === 0 && this.usage.get(u.key) === u) this.usage.delete(u.key);
   }
 
-  /** Principals holding anything (for tests and probes). */
-  get tracked(): number {
-    return this.usage.size;
-  }
-
   /** Takes a session slot; false (and recorded) past `sessions_per_principal`. */
   openSession(u: PrincipalUsage, principal: Principal): boolean {
     if (u.sessions >= this.config.sessionsPerPrincipal) {
@@ -121,7 +116,7 @@ export class PrincipalLimits {
     this.release(u);
   }
 
-  /** Records a refusal and returns what the client is told. */
+  /** Records a refusal (audit record and log line, through `onRefusal`); the caller answers the client. */
   refuse(limit: LimitName, max: number, principal: Principal, where: { method?: string; sessionId?: string | undefined }, why: string): void {
     const reason = `${limit} (${max}) reached: ${why}`;
     this.onRefusal({ limit, max, principal, ...(where.sessionId ? { sessionId: where.sessionId } : {}), ...(where.method ? { method: where.method } : {}), reason });
