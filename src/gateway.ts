@@ -4,6 +4,7 @@ import type { ChainedAuditLog } from './audit/chained-log.js';
 import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
 import { RefusalLog } from './audit/refusal-log.js';
 import { Closers } from './closers.js';
+import { LIMIT_DEFAULTS } from './config/limits.js';
 import type { GatewayConfig, UpstreamConfig } from './config/types.js';
 import { type CredentialsRuntime, startCredentials } from './credentials/runtime.js';
 import { ToolgateError } from './errors.js';
@@ -14,6 +15,8 @@ import { type TlsStats, tlsAuditHooks, tlsServerFactory } from './listener/tls.j
 import { type Logger, stderrLogger } from './log.js';
 import { MODERN_CAPABILITIES } from './mcp/capabilities.js';
 import { McpEndpoint } from './mcp/endpoint.js';
+import { limitRefusalRecorder } from './mcp/limit-audit.js';
+import { PrincipalLimits } from './mcp/principal-limits.js';
 import { Router } from './mcp/router.js';
 import { SessionStore } from './mcp/session-store.js';
 import { StatelessEndpoint } from './mcp/stateless.js';
@@ -165,7 +168,8 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
   });
   const router = new Router(registry, pipeline, subscriptions, logger);
   const serverInfo = { name: 'toolgate', version: VERSION };
-  const stateless = new StatelessEndpoint(router, { serverInfo, capabilities: MODERN_CAPABILITIES });
+  const limits = new PrincipalLimits(config.limits ?? LIMIT_DEFAULTS, limitRefusalRecorder(audit, logger));
+  const stateless = new StatelessEndpoint(router, { serverInfo, capabilities: MODERN_CAPABILITIES, limits });
   const endpoint = new McpEndpoint(
     sessions,
     router,
@@ -174,6 +178,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
       maxBodyBytes: config.listener.maxBodyBytes,
       unauthenticatedBodyBytes: config.listener.limits.unauthenticatedBodyBytes,
       serverInfo,
+      limits,
       onSessionOpened: (s) => recordSessionStart(audit, s, logger),
       onSessionClosed: (s) => {
         recordSessionEnd(audit, s, 'closed by the client', logger);

@@ -1,5 +1,6 @@
 import type { AuditSettings } from '../audit/config.js';
 import type { PolicySettings } from '../policy/settings.js';
+import type { LimitsConfig } from './limits.js';
 /**
  * The validated gateway configuration. Produced only by src/config/load.ts; every other module
  * receives this shape and never reads YAML or the environment itself.
@@ -8,6 +9,8 @@ export interface GatewayConfig {
   /** Absolute path of the file this came from (for messages and relative paths). */
   source: string;
   listener: ListenerConfig;
+  /** Absent when the file has no `limits:` section: the gateway then uses LIMIT_DEFAULTS (src/config/limits.ts). */
+  limits?: LimitsConfig;
   upstreams: UpstreamConfig[];
   /** Absent when the file has no `auth:` section. */
   auth?: AuthConfig;

@@ -9,6 +9,7 @@ import { BodyTooLargeError, readBody, refuseUnread } from './body.js';
 import { LEGACY_CAPABILITIES } from './capabilities.js';
 import { MessageChannel } from './channel.js';
 import { reply } from './http-reply.js';
+import { limitError, type PrincipalLimits } from './principal-limits.js';
 import type { Router } from './router.js';
 import { ClientSession, requestKey } from './session.js';
 import type { SessionStore } from './session-store.js';
@@ -25,6 +26,8 @@ export interface EndpointOptions {
   onSessionOpened?: (session: ClientSession) => void;
   /** A session id presented by a principal other than the one that opened it (answered 404). */
   onForeignSession?: (session: ClientSession, presentedBy: Principal) => void;
+  /** Sessions, calls and streams per principal, and stream buffers (`limits:`); absent: no caps. */
+  limits?: PrincipalLimits;
 }
 
 /**
@@ -134,9 +137,17 @@ export class McpEndpoint {
     if (req.headers['mcp-session-id'] !== undefined) {
       return reply(res, 400, errorResponse(message.id, ErrorCode.InvalidRequest, 'Invalid Request: initialize must not carry an Mcp-Session-Id'));
     }
+    // A live session holds one of its principal's slots until DELETE or idle expiry frees it.
+    const limits = this.options.limits;
+    const usage = limits?.of(principal.bindingKey);
+    if (limits && usage && !limits.openSession(usage, principal)) {
+      const max = limits.config.sessionsPerPrincipal;
+      return reply(res, 429, limitError(message.id, 'sessions_per_principal', max, 'this principal has too many open sessions; end one with DELETE'), { 'retry-after': '60' });
+    }
     const params = message.params ?? {};
     const version = negotiateLegacyVersion(params.protocolVersion);
     const session = new ClientSession(version, objectOr(params.capabilities), objectOr(params.clientInfo), principal);
+    if (limits && usage) session.slot = { limits, usage };
     this.sessions.add(session);
     this.options.onSessionOpened?.(session);
     const result: Record<string, unknown> = { protocolVersion: version, capabilities: LEGACY_CAPABILITIES, serverInfo: this.options.serverInfo };
@@ -153,15 +164,31 @@ export class McpEndpoint {
         reply(res, 400, errorResponse(message.id, ErrorCode.InvalidRequest, `Invalid Request: id ${String(message.id)} is already in use by a request in flight`)),
       );
     }
+    const slot = session.slot;
+    if (slot && !slot.limits.startCall(slot.usage, session.principal, message.method, session.id)) {
+      const max = slot.limits.config.callsPerPrincipal;
+      // Answered like any JSON-RPC error (HTTP 200), so a client's SDK shows the message.
+      return Promise.resolve(reply(res, 200, limitError(message.id, 'calls_per_principal', max, 'this principal has too many requests in flight')));
+    }
     const abort = new AbortController();
     session.inFlight.set(key, abort);
-    const channel = new MessageChannel(session.newStreamId(), res, { isFinal: (m) => isResponse(m) && m.id === message.id, priming: session.protocolVersion >= '2025-11-25' });
+    const channel = new MessageChannel(session.newStreamId(), res, {
+      isFinal: (m) => isResponse(m) && m.id === message.id,
+      priming: session.protocolVersion >= '2025-11-25',
+      requestId: message.id,
+      abort,
+      method: message.method,
+      caller: session,
+      limits: slot?.limits,
+      usage: slot?.usage,
+    });
     session.channels.set(channel.streamId, channel);
     // In the 2025 eras a dropped connection is not a cancellation: the call goes on and the
     // client may resume the stream with Last-Event-ID.
     const ctx = this.context(req, session);
     return this.dispatcher.handle(session, message, channel, ctx, abort.signal).finally(() => {
       session.inFlight.delete(key);
+      slot?.limits.endCall(slot.usage);
       // Keep a stream only while a client might still resume it.
       if (channel.delivered || !channel.isEnded) session.channels.delete(channel.streamId);
       else setTimeout(() => session.channels.delete(channel.streamId), 60_000).unref();
@@ -198,7 +225,20 @@ export class McpEndpoint {
     if (session.standalone && !session.standalone.isEnded && session.standalone.isAttached) {
       return reply(res, 409, errorResponse(null, ErrorCode.InvalidRequest, 'Conflict: only one standalone SSE stream is allowed per session'));
     }
-    const channel = new MessageChannel(session.newStreamId(), res, { sse: true, isFinal: () => false, priming: session.protocolVersion >= '2025-11-25' });
+    // A new GET stream replaces one whose client went away (it would hold a stream slot forever).
+    if (session.standalone && !session.standalone.isEnded) session.standalone.close();
+    const slot = session.slot;
+    const channel = new MessageChannel(session.newStreamId(), res, {
+      sse: true,
+      isFinal: () => false,
+      priming: session.protocolVersion >= '2025-11-25',
+      method: 'GET',
+      caller: session,
+      limits: slot?.limits,
+      usage: slot?.usage,
+    });
+    // Refused by streams_per_principal: the channel answered 429 itself.
+    if (channel.isEnded) return;
     session.standalone = channel;
     session.channels.set(channel.streamId, channel);
   }

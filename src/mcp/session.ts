@@ -4,6 +4,7 @@ import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcNotification, typ
 import { isLoggingLevel, LOG_LEVELS, type LoggingLevel } from '../protocol/log-levels.js';
 import type { Caller } from './caller.js';
 import type { MessageChannel } from './channel.js';
+import type { PrincipalLimits, PrincipalUsage } from './principal-limits.js';
 
 /** Which client capability a server→client request needs. */
 const REQUIRED_CAPABILITY: Record<string, string> = {
@@ -29,6 +30,8 @@ export class ClientSession implements Caller {
   standalone: MessageChannel | undefined;
   /** Client request id → abort, for notifications/cancelled from the client. */
   readonly inFlight = new Map<string, AbortController>();
+  /** The principal's slot this session holds (`limits:`), given back when it closes. */
+  slot: { limits: PrincipalLimits; usage: PrincipalUsage } | undefined;
   private readonly awaitingClient = new Map<JsonRpcId, (r: JsonRpcResponse) => void>();
   private nextOutgoing = 1;
   private nextStream = 1;
@@ -109,6 +112,9 @@ export class ClientSession implements Caller {
     for (const [id, settle] of this.awaitingClient) settle(errorResponse(id, ErrorCode.InternalError, 'session closed'));
     for (const channel of this.channels.values()) channel.close();
     this.standalone?.close();
+    const slot = this.slot;
+    this.slot = undefined;
+    slot?.limits.closeSession(slot.usage);
   }
 }
 

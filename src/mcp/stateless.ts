@@ -29,12 +29,15 @@ import {
 import type { Caller } from './caller.js';
 import { MessageChannel } from './channel.js';
 import { reply } from './http-reply.js';
+import { limitError, type PrincipalLimits } from './principal-limits.js';
 import type { Router } from './router.js';
 
 export interface StatelessOptions {
   serverInfo: { name: string; version: string };
   capabilities: Record<string, unknown>;
   instructions?: string;
+  /** Calls and streams per principal, and stream buffers (`limits:`); absent: no caps. */
+  limits?: PrincipalLimits;
 }
 
 /** Every version the endpoint serves, for server/discover and -32022 answers. */
@@ -85,11 +88,26 @@ export class StatelessEndpoint {
       });
     }
 
+    const limits = this.options.limits;
+    const usage = limits?.of(principal.bindingKey);
+    if (limits && usage && !limits.startCall(usage, principal, message.method, undefined)) {
+      // Answered like any JSON-RPC error (HTTP 200), so a client's SDK shows the message.
+      return reply(res, 200, limitError(message.id, 'calls_per_principal', limits.config.callsPerPrincipal, 'this principal has too many requests in flight'));
+    }
     const caller = new StatelessCaller(principal, envelope, this.options.serverInfo);
     const request = withoutRequestEnvelope(message);
-    const channel = new MessageChannel(`s-${randomUUID().slice(0, 8)}`, res, { isFinal: (m) => isResponse(m) && m.id === message.id, priming: false });
     // In 2026-07-28, closing the request's stream is how a client cancels.
     const abort = new AbortController();
+    const channel = new MessageChannel(`s-${randomUUID().slice(0, 8)}`, res, {
+      isFinal: (m) => isResponse(m) && m.id === message.id,
+      priming: false,
+      requestId: message.id,
+      abort,
+      method: message.method,
+      caller,
+      limits,
+      usage,
+    });
     channel.onDisconnect = () => abort.abort('the client closed the stream');
     const ctx: RequestContext = {
       requestId: randomUUID(),
@@ -97,7 +115,11 @@ export class StatelessEndpoint {
       ...(typeof req.headers.traceparent === 'string' ? { traceparent: req.headers.traceparent } : {}),
       receivedAt: new Date(),
     };
-    await this.dispatcher.handle(caller, request, channel, ctx, abort.signal);
+    try {
+      await this.dispatcher.handle(caller, request, channel, ctx, abort.signal);
+    } finally {
+      if (limits && usage) limits.endCall(usage);
+    }
   }
 }
 

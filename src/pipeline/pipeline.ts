@@ -166,6 +166,8 @@ export class Pipeline {
           }
           return caller.requestClient(channel, r, s);
         },
+        // A slow client pauses the upstream's stream where the transport can (HTTP).
+        flow: channel,
       };
       const started = performance.now();
       const response = await client.forward(request, { sink, headers, signal });

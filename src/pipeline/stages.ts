@@ -135,8 +135,8 @@ export interface CredentialStage {
 /**
  * Every kind of audit event: the listener's (`connection`: an accepted TLS connection), the
  * request path's (`list`, `auth`, `arguments`, `decision`, `server.request`, `outcome`,
- * `credential`), the sessions', the catalog's (a definition that drifted from its pin) and the
- * log's own chain records.
+ * `credential`), the sessions', a refusal by a limit per principal or stream (`limit`), the
+ * catalog's (a definition that drifted from its pin) and the log's own chain records.
  */
 export type AuditEventKind =
   | 'connection'
@@ -149,6 +149,7 @@ export type AuditEventKind =
   | 'credential'
   | 'session.start'
   | 'session.end'
+  | 'limit'
   | 'catalog'
   | 'chain.start'
   | 'chain.seal';
@@ -189,6 +190,11 @@ export interface AuditSink {
 export interface ReplyChannel {
   /** Sends one message; false when nothing could be sent or kept. */
   send(message: JsonRpcMessage): boolean;
+  /**
+   * Backpressure: undefined while the client takes what is sent, else a promise that resolves
+   * once it does again (or the channel ended). An upstream reader awaits it before reading on.
+   */
+  ready(): Promise<void> | undefined;
 }
 
 /** The downstream side of one request, as the pipeline needs it (the MCP server implements it). */

@@ -10,7 +10,7 @@ import { ToolgateError } from '../errors.js';
 import { ErrorCode, errorResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { classifyResult, unmarkResult, withRequestEnvelope } from '../protocol/modern.js';
 import { eraHeaders, GATEWAY_CLIENT_INFO, MODERN_CLIENT_CAPABILITIES } from './handshake.js';
-import type { UpstreamTransport } from './transport/transport.js';
+import type { Flow, UpstreamTransport } from './transport/transport.js';
 
 /** Where an upstream's messages about one forwarded call go (the downstream request's stream). */
 export interface CallSink {
@@ -18,6 +18,8 @@ export interface CallSink {
   notify(notification: JsonRpcNotification): void;
   /** A server→client request made while serving this call; resolves with the client's answer. */
   request(request: JsonRpcRequest, signal: AbortSignal): Promise<JsonRpcResponse>;
+  /** Backpressure from the downstream stream (transport.ts `SendOptions.flow`). */
+  flow?: Flow;
 }
 
 export interface ForwardOptions {

@@ -162,7 +162,7 @@ export class UpstreamClient {
       const dispatch = (via: UpstreamTransport, isRetry: boolean): void => {
         entry.transport = via;
         entry.accepted = false;
-        via.send(outgoing, { headers, ...(entry.stream ? { signal: entry.stream.signal } : {}) }).then(
+        via.send(outgoing, { headers, flow: opts.sink?.flow, ...(entry.stream ? { signal: entry.stream.signal } : {}) }).then(
           () => {
             entry.accepted = true;
             if (via === this.transport) this.probation.end(true);

@@ -2,7 +2,7 @@ import { ErrorCode, errorResponse, isErrorResponse, isResponse, type JsonRpcId }
 import { ACCEPT_SSE, describeCause, invalidAnswer, mediaType, messageTooLarge, parseMessage, type ResponseData, readCapped, readWithin } from './http-body.js';
 import { isSessionRejection } from './http-session.js';
 import { consume, followRequestStream, newStream, type StreamOwner } from './http-stream.js';
-import { UpstreamTransportError } from './transport.js';
+import { type Flow, UpstreamTransportError } from './transport.js';
 
 /*
  * What an upstream's answer to a POST becomes. A 2xx accepts the message: send() resolves and
@@ -18,9 +18,9 @@ const ERROR_BODY_LIMIT = 64 * 1024;
  * (within maxMessageBytes, parsed once), or nothing (202). A request whose answer is none of
  * these, or whose body broke off, gets a -32010 "sent an invalid response". Never rejects.
  */
-export async function readAnswer(owner: StreamOwner, res: ResponseData, requestId: JsonRpcId | undefined, signal: AbortSignal): Promise<void> {
+export async function readAnswer(owner: StreamOwner, res: ResponseData, requestId: JsonRpcId | undefined, signal: AbortSignal, flow?: Flow): Promise<void> {
   try {
-    await readBody(owner, res, requestId, signal);
+    await readBody(owner, res, requestId, signal, flow);
   } catch (err) {
     if (signal.aborted) return;
     owner.report('response body failed', err);
@@ -28,10 +28,10 @@ export async function readAnswer(owner: StreamOwner, res: ResponseData, requestI
   }
 }
 
-async function readBody(owner: StreamOwner, res: ResponseData, requestId: JsonRpcId | undefined, signal: AbortSignal): Promise<void> {
+async function readBody(owner: StreamOwner, res: ResponseData, requestId: JsonRpcId | undefined, signal: AbortSignal, flow: Flow | undefined): Promise<void> {
   const type = mediaType(res);
   if (res.statusCode !== 202 && type === ACCEPT_SSE) {
-    return requestId === undefined ? consume(owner, res.body, newStream(undefined, signal)) : followRequestStream(owner, res.body, newStream(requestId, signal));
+    return requestId === undefined ? consume(owner, res.body, newStream(undefined, signal)) : followRequestStream(owner, res.body, newStream(requestId, signal, flow));
   }
   if (res.statusCode !== 202 && type === 'application/json') return readJson(owner, res, requestId);
   if (requestId !== undefined && res.statusCode !== 202) {

@@ -1,7 +1,7 @@
 import { ErrorCode, errorResponse, isResponse, type JsonRpcId, type JsonRpcMessage } from '../../protocol/jsonrpc.js';
 import { ACCEPT_SSE, type Body, isSuccess, mediaType, messageTooLarge, parseMessage, type ResponseData } from './http-body.js';
 import { type SseEvent, SseParser } from './sse.js';
-import type { UpstreamTransportError } from './transport.js';
+import type { Flow, UpstreamTransportError } from './transport.js';
 
 /*
  * Reading an SSE response stream (a POST's, or the standalone GET stream) and resuming a
@@ -9,6 +9,9 @@ import type { UpstreamTransportError } from './transport.js';
  *
  * - Each event is delivered as it completes; nothing is buffered to the end of the stream
  *   (a server→client request mid-stream must be answered before the server goes on).
+ * - Backpressure: a request's stream carries the downstream's `flow`; while its client does not
+ *   take what it is sent, the next chunk is not read, so undici stops reading the socket and
+ *   the upstream's writes wait on TCP instead of the gateway's memory.
  * - Resuming happens only when the server gave event ids, after its `retry:` delay; attempts
  *   reset whenever a new event id arrives, so a server that polls (closes streams on purpose)
  *   keeps working.
@@ -29,6 +32,8 @@ export interface StreamState {
   lastEventId: string | undefined;
   retryMs: number;
   answered: boolean;
+  /** Backpressure from whoever takes this stream's messages (a request's stream only). */
+  readonly flow: Flow | undefined;
 }
 
 /** What a stream reader needs from its transport (a closure over the transport's private state). */
@@ -47,8 +52,8 @@ export interface StreamOwner {
   loseSession(status: number, what: string): UpstreamTransportError;
 }
 
-export function newStream<T extends JsonRpcId | undefined>(relatedTo: T, signal: AbortSignal): StreamState & { relatedTo: T } {
-  return { relatedTo, signal, lastEventId: undefined, retryMs: DEFAULT_RETRY_MS, answered: false };
+export function newStream<T extends JsonRpcId | undefined>(relatedTo: T, signal: AbortSignal, flow?: Flow): StreamState & { relatedTo: T } {
+  return { relatedTo, signal, lastEventId: undefined, retryMs: DEFAULT_RETRY_MS, answered: false, flow };
 }
 
 /** Reads a request's SSE stream, resuming it until the response arrives or resuming fails. */
@@ -115,6 +120,9 @@ export async function consume(owner: StreamOwner, body: Body, stream: StreamStat
     for await (const chunk of body) {
       parser.push(decoder.decode(chunk as Buffer, { stream: true }));
       if (stream.answered && linger === undefined) linger = setTimeout(() => body.destroy(), ANSWERED_LINGER_MS);
+      // The client is not taking what this stream sent: read no further until it does.
+      const taken = stream.flow?.ready();
+      if (taken !== undefined) await taken;
     }
     parser.push(decoder.decode());
     parser.end();

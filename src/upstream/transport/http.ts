@@ -166,7 +166,7 @@ export class HttpUpstreamTransport implements UpstreamTransport {
       // Read in the background: send() resolves once the server accepted the message.
       // readAnswer settles only once the body is consumed or broke off: nothing left to abort, and
       // an abort() per call would build a DOMException on the hot path.
-      void readAnswer(this.streams, res, requestId, controller.signal).finally(() => this.untrack(controller, false));
+      void readAnswer(this.streams, res, requestId, controller.signal, options.flow).finally(() => this.untrack(controller, false));
       return;
     }
     try {

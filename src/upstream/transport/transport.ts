@@ -36,6 +36,17 @@ export interface SendOptions {
   headers?: Record<string, string>;
   /** Aborting stops reading this request's stream (HTTP) — used when the call is cancelled. */
   signal?: AbortSignal;
+  /**
+   * Backpressure from whoever takes this request's messages. HTTP: awaited between chunks of the
+   * request's stream, so a slow client stops the reading (and the upstream's TCP window); stdio
+   * cannot pause one call of a shared pipe and ignores it.
+   */
+  flow?: Flow;
+}
+
+/** Whoever takes a request's messages: a promise while it cannot take more. */
+export interface Flow {
+  ready(): Promise<void> | undefined;
 }
 
 export class UpstreamTransportError extends ToolgateError {
