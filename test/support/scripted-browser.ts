@@ -6,7 +6,9 @@
  * client (cookies kept, redirects followed by hand), picks a user on the sign-in page if one
  * is shown, and finally loads the client's loopback callback with the code.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
 
@@ -79,5 +81,54 @@ export class ScriptedBrowser {
       init = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ user }).toString() };
     }
     throw new Error(`sign-in did not reach the client's callback: ${visited.join(' → ')}`);
+  }
+}
+
+/**
+ * An access token from an authorization server by authorization code + PKCE (S256), as a
+ * confidential client whose redirect URI is a loopback listener of ours: the code arrives
+ * there, and is exchanged at the token endpoint with client_secret_basic.
+ */
+export async function authorizationCodeToken(
+  browser: ScriptedBrowser,
+  o: { issuer: string; clientId: string; clientSecret: string; user: string; scope: string; resource: string },
+): Promise<string> {
+  const codes: string[] = [];
+  const callback = createServer((req, res) => {
+    const code = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('code');
+    if (code) codes.push(code);
+    res.end('signed in');
+  });
+  await new Promise<void>((r) => callback.listen(0, '127.0.0.1', r));
+  try {
+    const redirectUri = `http://127.0.0.1:${(callback.address() as { port: number }).port}/oauth/callback`;
+    const verifier = randomBytes(32).toString('base64url');
+    const authorize = new URL('/auth', o.issuer);
+    for (const [k, v] of Object.entries({
+      response_type: 'code',
+      client_id: o.clientId,
+      redirect_uri: redirectUri,
+      scope: o.scope,
+      resource: o.resource,
+      state: randomBytes(8).toString('hex'),
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      login_hint: o.user,
+    }))
+      authorize.searchParams.set(k, v);
+    await browser.signIn(authorize.href, o.user);
+    const code = codes[0];
+    if (!code) throw new Error('no authorization code arrived at the callback');
+    const res = await fetch(new URL('/token', o.issuer), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${o.clientId}:${o.clientSecret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, resource: o.resource }),
+    });
+    const body = (await res.json()) as { access_token?: string; error?: string; error_description?: string };
+    if (!body.access_token) throw new Error(`token request failed: ${res.status} ${body.error}: ${body.error_description}`);
+    return body.access_token;
+  } finally {
+    callback.closeAllConnections();
+    await new Promise<void>((r) => callback.close(() => r()));
   }
 }
