@@ -2,7 +2,6 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
-import Provider, { errors } from 'oidc-provider';
 
 /**
  * The demo world's authorization server: oidc-provider (a certified OpenID Provider and OAuth
@@ -55,6 +54,9 @@ interface StateFile {
 const ACCESS_TOKEN_TTL = 3600;
 
 export async function startDemoAuthorizationServer(o: DemoAuthorizationServerOptions): Promise<DemoAuthorizationServer> {
+  // Loaded only when the demo runs: every other command stays free of it (and of the warning it
+  // prints on import under Node 20, which it calls an unsupported runtime although it works).
+  const { default: Provider, errors } = await import('oidc-provider');
   const state = loadOrCreateState(o.stateFile, o.agents);
   const server: Server = createServer();
   await new Promise<void>((resolve, reject) => {
