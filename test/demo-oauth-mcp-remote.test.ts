@@ -18,6 +18,7 @@ import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { type RunningDemo, startDemo } from '../src/cli/demo.js';
 import { ScriptedBrowser } from './support/scripted-browser.js';
 import { tempHome } from './support/temp-home.js';
+import { waitFor } from './support/wait-for.js';
 
 const MCP_REMOTE = fileURLToPath(new URL('../node_modules/mcp-remote/dist/proxy.js', import.meta.url));
 
@@ -100,7 +101,16 @@ describe('mcp-remote against toolgate demo', { skip: existsSync(MCP_REMOTE) ? fa
     try {
       const rows = await store.query({ kind: 'decision', tool: 'hr__update_salary' });
       const decisions = rows.map((r) => JSON.parse(r.body!) as DecisionBody);
-      const linked = (await store.query({ kind: 'outcome' })).map((r) => (JSON.parse(r.body!) as { links: { decision: { position: number } } }).links.decision.position);
+      // The outcome record is written as the answer goes out: wait for it rather than race it.
+      const outcomeLinks = async () =>
+        (await store.query({ kind: 'outcome' })).map((r) => (JSON.parse(r.body!) as { links: { decision: { position: number } } }).links.decision.position);
+      const linked = await waitFor(
+        async () => {
+          const links = await outcomeLinks();
+          return links.includes(rows[1]!.seq) && links;
+        },
+        { what: 'the outcome record of the allowed salary update' },
+      );
       assert.deepEqual(
         decisions.map((d) => [d.verdict, d.policies, d.principal.user, d.principal.scopes.includes('hr.employee.write')]),
         [
