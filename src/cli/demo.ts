@@ -238,7 +238,7 @@ toolgate demo is running.
 An OAuth MCP client finds the authorization server by itself (401 → protected-resource
 metadata → ${issuer}) and signs in; e.g. mcp-remote, signing in as alice without a page:
 
-  npx mcp-remote ${url} --allow-http --authorize-param login_hint=alice
+  npx mcp-remote ${url} --authorize-param login_hint=alice
 
 Or with curl (2025-11-25 protocol):
 
