@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -6,19 +7,45 @@ import { startCrmServer } from '../../examples/crm/server.js';
 import { loadConfig } from '../config/load.js';
 import { type RunningGateway, StartupError, startGateway } from '../gateway.js';
 import { examplePoliciesDir } from '../policy/examples.js';
+import { type DemoAuthorizationServer, startDemoAuthorizationServer } from './demo-authorization-server.js';
 import { untilSignal } from './serve.js';
-import { cliCommand } from './token.js';
+import { cliCommand, DEMO_USERS } from './token.js';
 import { asksForHelp } from './usage.js';
 
-const USAGE = `usage: toolgate demo [--port PORT] [--crm-port PORT]
-  --port PORT       the gateway's port on 127.0.0.1 (default 7420)
-  --crm-port PORT   the example CRM server's port on 127.0.0.1 (default 7421)
+const USAGE = `usage: toolgate demo [--port PORT] [--crm-port PORT] [--auth-port PORT]
+  --port PORT        the gateway's port on 127.0.0.1 (default 7420)
+  --crm-port PORT    the example CRM server's port on 127.0.0.1 (default 7421)
+  --auth-port PORT   the demo authorization server's port on 127.0.0.1 (default 7422)
 The HR server runs over stdio, spawned by the gateway. State and the demo config go to ./.toolgate.
 `;
 
+/** The demo world's agents (examples/policies name them): pre-registered clients of its authorization server. */
+export const DEMO_AGENTS = ['sales-bot', 'hr-assistant', 'report-bot', 'cleanup-bot'];
+
+/** Every scope the demo gateway understands: the upstreams' baselines, and what policies and per-call tokens name. */
+export const DEMO_SCOPES = ['crm.read', 'crm.write', 'crm.admin', 'hr.employee.read', 'hr.employee.write'];
+
+export interface DemoOptions {
+  /** 0: any free port (tests). */
+  port: number;
+  crmPort: number;
+  authPort: number;
+  /** Where state and the demo config go (default ./.toolgate). */
+  home: string;
+}
+
+export interface RunningDemo {
+  gateway: RunningGateway;
+  crmUrl: string;
+  authorizationServer: DemoAuthorizationServer;
+  close(): Promise<void>;
+}
+
 /**
  * `toolgate demo`: the example enterprise on loopback — the CRM server (Streamable HTTP), the
- * HR server (stdio, spawned by the gateway) and the gateway in front of both.
+ * HR server (stdio, spawned by the gateway), the demo's authorization server, and the gateway
+ * in front of both servers trusting that authorization server (and the development issuer of
+ * `toolgate token`).
  */
 export async function runDemo(args: string[]): Promise<number> {
   if (asksForHelp(args)) {
@@ -27,40 +54,92 @@ export async function runDemo(args: string[]): Promise<number> {
   }
   const { values } = parseArgs({
     args,
-    options: { port: { type: 'string', default: '7420' }, 'crm-port': { type: 'string', default: '7421' } },
+    options: {
+      port: { type: 'string', default: '7420' },
+      'crm-port': { type: 'string', default: '7421' },
+      'auth-port': { type: 'string', default: '7422' },
+    },
     strict: true,
   });
-  const port = Number(values.port);
-  const crmPort = Number(values['crm-port']);
-  // The CRM checks toolgate's per-call token on every call (@toolgate/verify), and logs who it was for.
-  const crm = await startCrmServer({
-    host: '127.0.0.1',
-    port: crmPort,
-    verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` },
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
-  // The demo's config is written to .toolgate/demo.yaml (paths in it relative to that folder),
-  // so the CLI can read what the demo runs: `toolgate report usage --config .toolgate/demo.yaml`.
-  const home = resolve('.toolgate');
-  const configFile = join(home, 'demo.yaml');
-  mkdirSync(home, { recursive: true });
-  writeFileSync(configFile, demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: examplePoliciesDir() }));
-  let gateway: RunningGateway;
+  let demo: RunningDemo;
   try {
-    gateway = await startGateway(loadConfig(configFile), { home });
+    demo = await startDemo({ port: Number(values.port), crmPort: Number(values['crm-port']), authPort: Number(values['auth-port']), home: resolve('.toolgate') });
   } catch (err) {
-    await crm.close();
-    if (err instanceof StartupError) {
-      process.stderr.write(`toolgate demo: ${err.message}\n`);
+    if (err instanceof StartupError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`toolgate demo: ${(err as Error).message}\n`);
       return 1;
     }
     throw err;
   }
-  process.stdout.write(tryThis(gateway.url));
+  process.stdout.write(tryThis(demo.gateway.url, demo.authorizationServer.issuer));
   await untilSignal();
-  await gateway.close();
-  await crm.close();
+  await demo.close();
   return 0;
+}
+
+/** Starts the demo world: what `toolgate demo` runs, for tests too (ports 0, a temporary home). */
+export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
+  // The CRM checks toolgate's per-call token on every call (@toolgate/verify), and logs who it was for.
+  // Its JWKS URL names the gateway's port, so with port 0 the gateway's port is fixed first.
+  const port = o.port === 0 ? await freeLoopbackPort() : o.port;
+  const crm = await startCrmServer({
+    host: '127.0.0.1',
+    port: o.crmPort,
+    verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  // The gateway's resource URI is known once it listens; the authorization server asks for it per request.
+  const resource = { url: `http://127.0.0.1:${port}/mcp` };
+  let authorizationServer: DemoAuthorizationServer;
+  try {
+    authorizationServer = await startDemoAuthorizationServer({
+      host: '127.0.0.1',
+      port: o.authPort,
+      stateFile: join(o.home, 'demo-authorization-server.json'),
+      resource: () => resource.url,
+      scopes: DEMO_SCOPES,
+      users: DEMO_USERS,
+      agents: DEMO_AGENTS,
+    });
+  } catch (err) {
+    await crm.close();
+    throw err;
+  }
+  // The demo's config is written to .toolgate/demo.yaml (paths in it relative to that folder),
+  // so the CLI can read what the demo runs: `toolgate report usage --config .toolgate/demo.yaml`.
+  const configFile = join(o.home, 'demo.yaml');
+  mkdirSync(o.home, { recursive: true });
+  writeFileSync(configFile, demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: examplePoliciesDir(), issuer: authorizationServer.issuer }));
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(loadConfig(configFile), { home: o.home });
+  } catch (err) {
+    await authorizationServer.close();
+    await crm.close();
+    throw err;
+  }
+  resource.url = gateway.url;
+  return {
+    gateway,
+    crmUrl: crm.url,
+    authorizationServer,
+    async close() {
+      await gateway.close();
+      await authorizationServer.close();
+      await crm.close();
+    },
+  };
+}
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolvePort(port));
+    });
+  });
 }
 
 /**
@@ -68,7 +147,7 @@ export async function runDemo(args: string[]): Promise<number> {
  * tool needs (the service account behind the upstream, narrowed per call); `toolgate report
  * scopes` shows which of them allowed calls ever needed.
  */
-export function demoConfig(o: { port: number; crmUrl: string; hr: { command: string; args: string[] }; policies: string }): string {
+export function demoConfig(o: { port: number; crmUrl: string; hr: { command: string; args: string[] }; policies: string; issuer?: string }): string {
   const crmWrites = [
     'create_company',
     'create_contact',
@@ -93,9 +172,13 @@ export function demoConfig(o: { port: number; crmUrl: string; hr: { command: str
     'listener:',
     '  host: 127.0.0.1',
     `  port: ${o.port}`,
-    // The development issuer: a local Ed25519 key in .toolgate/dev-issuer.json that
-    // `toolgate token` signs with. Only the demo (or a config that asks) turns it on.
+    // Two trusted issuers: the demo's authorization server (what OAuth clients such as the MCP
+    // Inspector or mcp-remote sign in with; listed in the protected-resource metadata), and the
+    // development issuer: a local Ed25519 key in .toolgate/dev-issuer.json that `toolgate token`
+    // signs with. Only the demo (or a config that asks) turns the latter on.
     'auth:',
+    ...(o.issuer ? ['  issuers:', `    - issuer: ${o.issuer}`, '      algorithms: [RS256]'] : []),
+    `  scopes_supported: [${DEMO_SCOPES.join(', ')}]`,
     '  dev_issuer: true',
     '  dev_issuer_file: dev-issuer.json',
     // Per-call credentials: each allowed call gets its own short-lived token for its upstream,
@@ -139,7 +222,7 @@ export function exampleCommand(name: string): { command: string; args: string[] 
   return { command: process.execPath, args: ['--import', 'tsx', source] };
 }
 
-function tryThis(url: string): string {
+function tryThis(url: string, issuer: string): string {
   const h = `-H 'content-type: application/json' -H 'accept: application/json, text/event-stream'`;
   const cli = cliCommand();
   return `
@@ -148,8 +231,16 @@ toolgate demo is running.
   gateway   ${url}
   upstreams crm (Streamable HTTP, tools prefixed crm__), hr (stdio, tools prefixed hr__)
   health    ${url.replace(/\/mcp$/, '')}/readyz
+  sign-in   ${issuer} (OAuth 2.1 authorization server: code + PKCE, client credentials,
+            dynamic registration; users alice, bob, carol; agents ${DEMO_AGENTS.join(', ')};
+            their client secrets are in .toolgate/demo-authorization-server.json)
 
-Try it (2025-11-25 protocol; any MCP client works too, e.g. the MCP Inspector):
+An OAuth MCP client finds the authorization server by itself (401 → protected-resource
+metadata → ${issuer}) and signs in; e.g. mcp-remote, signing in as alice without a page:
+
+  npx mcp-remote ${url} --authorize-param login_hint=alice
+
+Or with curl (2025-11-25 protocol):
 
   # 0. get a token from the development issuer (sales-bot acting for alice)
   TOKEN=$(${cli} token --agent sales-bot --user alice --scope "crm.read crm.write")
@@ -171,6 +262,11 @@ Try it (2025-11-25 protocol; any MCP client works too, e.g. the MCP Inspector):
 
   # 4. a token for an HR assistant acting for bob (use it as in steps 1-3 for hr__ tools)
   ${cli} token --agent hr-assistant --user bob --scope hr.employee.read
+
+  # 5. the same from the authorization server: a client-credentials token for report-bot
+  SECRET=$(node -p 'require("./.toolgate/demo-authorization-server.json").secrets["report-bot"]')
+  curl -s -u "report-bot:$SECRET" ${issuer}/token -d grant_type=client_credentials \
+    -d resource=${url} -d scope=crm.read
 
 Ctrl-C stops everything.
 `;

@@ -4,7 +4,7 @@ import { type DevIssuerFile, readDevIssuer, signDevToken } from '../identity/dev
 import { asksForHelp } from './usage.js';
 
 /** The demo world's users and their tenants (examples/README.md), so `--tenant` can be left out. */
-const DEMO_TENANTS: Record<string, string> = { alice: 'acme', bob: 'acme', carol: 'globex' };
+export const DEMO_USERS: Record<string, string> = { alice: 'acme', bob: 'acme', carol: 'globex' };
 
 const USAGE = 'usage: toolgate token --agent ID [--user ID] [--scope "a b"] [--tenant ID] [--ttl SECONDS] [--issuer-file FILE]';
 
@@ -52,7 +52,7 @@ export async function runToken(args: string[]): Promise<number> {
     );
     return 1;
   }
-  const tenant = values.tenant ?? (values.user ? DEMO_TENANTS[values.user] : undefined);
+  const tenant = values.tenant ?? (values.user ? DEMO_USERS[values.user] : undefined);
   try {
     const token = await signDevToken(file, {
       agent: values.agent,

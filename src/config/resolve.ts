@@ -58,6 +58,7 @@ function resolveAuth(auth: NonNullable<ConfigFile['auth']>, folder: string): Aut
     maxTokenBytes: auth.max_token_bytes,
     jwksRefreshMinSeconds: auth.jwks_refresh_min_seconds,
     cacheMaxEntries: auth.cache_max_entries,
+    ...(auth.scopes_supported === undefined ? {} : { scopesSupported: auth.scopes_supported }),
     devIssuer: auth.dev_issuer,
     devIssuerFile: path(auth.dev_issuer_file),
     ...(auth.dpop === undefined

@@ -174,6 +174,7 @@ const auth = z.strictObject(
     max_token_bytes: withDefault(integer(256, 16_384, 'expected 256 to 16384 bytes'), 8192),
     jwks_refresh_min_seconds: withDefault(integer(0, 3600, 'expected 0 to 3600 seconds'), 30),
     cache_max_entries: withDefault(integer(0, 1_000_000, 'expected 0 to 1000000'), 10_000),
+    scopes_supported: optional(z.array(nonEmpty('expected a scope name'), { error: 'expected a list of scope names' })),
     dev_issuer: withDefault(z.boolean({ error: 'expected true or false' }), false),
     dev_issuer_file: withDefault(nonEmpty('expected a file path'), '.toolgate/dev-issuer.json'),
     dpop: optional(dpop),

@@ -97,6 +97,8 @@ export interface AuthConfig {
   /** Least time between two JWKS fetches of one issuer (unknown `kid` refreshes, rate limited). */
   jwksRefreshMinSeconds: number;
   cacheMaxEntries: number;
+  /** Scopes listed in the protected-resource metadata besides every upstream's baseline scopes (those policies check). */
+  scopesSupported?: string[];
   /** Serve and trust the development issuer (`toolgate token`); never on unless asked. */
   devIssuer: boolean;
   /** Where the development issuer's key lives (default .toolgate/dev-issuer.json next to the config). */

@@ -41,10 +41,14 @@ export async function assembleIdentity(config: GatewayConfig, audit: AuditSink):
     dev = await loadOrCreateDevIssuer(effective.devIssuerFile);
     issuers.push(devTrustedIssuer(dev));
   }
+  const baseline = allBaselineScopes(config.upstreams);
   const resource = new ProtectedResource({
     ...(effective.resource === undefined ? {} : { resource: effective.resource }),
     authorizationServers: effective.issuers.map((i) => i.issuer),
-    scopesSupported: allBaselineScopes(config.upstreams),
+    // A 401 asks for the baseline scopes (enough to see each upstream); the metadata lists every
+    // scope, including those only some tools need (a 403 insufficient_scope names them).
+    scopesSupported: [...new Set([...baseline, ...(effective.scopesSupported ?? [])])],
+    challengeScopes: baseline,
     certificateBound: clientCerts,
     dpopAlgorithms: (effective.dpop ?? DPOP_DEFAULTS).algorithms,
   });

@@ -14,7 +14,10 @@ export class ProtectedResource {
       /** Configured canonical URI; default: the endpoint URL given to `bind`. */
       resource?: string;
       authorizationServers: string[];
+      /** Every scope this resource understands (RFC 9728 `scopes_supported`). */
       scopesSupported: string[];
+      /** Scopes a 401 asks for, enough to start with (default: `scopesSupported`); more are stepped up to on a 403. */
+      challengeScopes?: string[];
       /** RFC 8705 certificate-bound tokens are understood (mTLS is on). */
       certificateBound: boolean;
       /** RFC 9449 proof algorithms, advertised as `dpop_signing_alg_values_supported`. */
@@ -39,7 +42,7 @@ export class ProtectedResource {
 
   /** Scopes named in the 401 challenge: every upstream's baseline. */
   get challengeScopes(): string[] {
-    return this.options.scopesSupported;
+    return this.options.challengeScopes ?? this.options.scopesSupported;
   }
 
   /** Request paths that answer with the metadata document. */
