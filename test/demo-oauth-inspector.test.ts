@@ -87,7 +87,7 @@ describe('the MCP Inspector CLI against toolgate demo', { timeout: 300_000 }, ()
     home.remove();
   });
 
-  it('runs its own OAuth flow (discovery, dynamic registration, code + PKCE for the gateway resource, the sign-in page), lists tools, then calls one with the stored token', async () => {
+  it('runs its own OAuth flow (discovery, dynamic registration, code + PKCE for the gateway resource, the sign-in page), lists tools, then calls one with the stored token', async (t) => {
     if (unavailable) assert.fail(unavailable);
     const run = inspector(['--method', 'tools/list', '--callback-url', 'http://127.0.0.1:0/oauth/callback']);
     const authorizationUrl = new URL(await browser.nextUrl('the Inspector to open the authorization URL', 60_000));
@@ -121,7 +121,7 @@ describe('the MCP Inspector CLI against toolgate demo', { timeout: 300_000 }, ()
     assert.equal(browser.opened().length, 1, 'no second sign-in');
   });
 
-  it('with a header token lacking hr.employee.write (code flow at the demo authorization server): the salary tool is hidden, and the Inspector refuses the call itself without sending it', async () => {
+  it('with a header token lacking hr.employee.write (code flow at the demo authorization server): the salary tool is hidden, and the Inspector refuses the call itself without sending it', async (t) => {
     if (unavailable) assert.fail(unavailable);
     const token = await authorizationCodeToken(browser, {
       issuer: demo.authorizationServer.issuer,
