@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { auditSection } from '../audit/config.js';
 import { policySection } from '../policy/config.js';
+import { adminSection } from './admin.js';
 
 /**
  * The config file as written (snake_case keys), after `${VAR}` interpolation. Every object is
@@ -291,6 +292,7 @@ export const configFileSchema = z.strictObject(
     policy: optional(policySection),
     credentials: optional(credentials),
     audit: optional(auditSection),
+    admin: optional(adminSection),
     upstreams: z.array(upstream, { error: 'expected a list of upstreams' }).min(1, { error: 'expected a list of at least one upstream' }),
   },
   { error: 'expected a mapping with listener and upstreams' },
