@@ -154,11 +154,31 @@ describe('FileJtiStore', () => {
 describe('CallVerifier replay options', () => {
   const keys = { keys: [] } as never;
 
-  test('no replay option: the replay file .toolgate-verify/used-jti is created under the working directory', async () => {
+  test('no replay option: .toolgate-verify/ is made under the working directory at construction; used-jti is opened and locked only by the first call', async () => {
     const cwd = join(folder.path, 'server-cwd');
     mkdirSync(cwd);
-    await inAnotherProcess(`import { CallVerifier } from '@toolgate/verify'; new CallVerifier({ keys: { keys: [] }, audience: 'urn:a' });`, cwd);
-    assert.ok(existsSync(join(cwd, '.toolgate-verify', 'used-jti')));
+    const out = await inAnotherProcess(
+      `import { CallVerifier } from '@toolgate/verify';
+       import { existsSync } from 'node:fs';
+       new CallVerifier({ keys: { keys: [] }, audience: 'urn:a' });
+       process.stdout.write(JSON.stringify([existsSync('.toolgate-verify'), existsSync('.toolgate-verify/used-jti.lock')]));`,
+      cwd,
+    );
+    assert.deepEqual(JSON.parse(out), [true, false]);
+  });
+
+  test('a verifier holding the default file open, and another process that only constructs one on the same file (a catalog reader): both start', async () => {
+    const path = fresh();
+    const store = FileJtiStore.at(path);
+    try {
+      await store.useOnce('in-use', Date.now() + 60_000);
+      const out = await inAnotherProcess(
+        `import { CallVerifier } from '@toolgate/verify'; new CallVerifier({ keys: { keys: [] }, audience: 'urn:a', replayFile: ${JSON.stringify(path)} }); process.stdout.write('started');`,
+      );
+      assert.equal(out, 'started');
+    } finally {
+      await store.close();
+    }
   });
 
   test('replayFile under a regular file (a folder that cannot be created) → an error naming the file and the alternatives', () => {

@@ -68,7 +68,7 @@ export async function runDemo(args: string[]): Promise<number> {
  * tool needs (the service account behind the upstream, narrowed per call); `toolgate report
  * scopes` shows which of them allowed calls ever needed.
  */
-export function demoConfig(o: { port: number; crmUrl: string; hr: { command: string; args: string[] }; policies: string }): string {
+export function demoConfig(o: { port: number; crmUrl: string; hr: { command: string; args: string[] }; policies: string; hrReplayFile?: string }): string {
   const crmWrites = [
     'create_company',
     'create_contact',
@@ -118,7 +118,8 @@ export function demoConfig(o: { port: number; crmUrl: string; hr: { command: str
     `    command: ${JSON.stringify(o.hr.command)}`,
     `    args: ${JSON.stringify(o.hr.args)}`,
     // The HR server verifies toolgate's per-call token too (carried in _meta on stdio).
-    `    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${o.port}/.well-known/jwks.json" }`,
+    // Used token ids: .toolgate/hr-used-jti under its working directory unless told otherwise.
+    `    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${o.port}/.well-known/jwks.json"${o.hrReplayFile ? `, TOOLGATE_REPLAY_FILE: ${JSON.stringify(o.hrReplayFile)}` : ''} }`,
     '    scopes: [hr.employee.read]',
     '    credential:',
     '      scopes: { "*": [hr.employee.read], update_salary: [hr.employee.write], terminate_employee: [hr.employee.write] }',

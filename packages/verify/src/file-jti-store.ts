@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, write, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, write, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ReplayStoreError } from './errors.js';
 import type { JtiStore } from './jti-store.js';
@@ -181,6 +181,38 @@ export class FileJtiStore implements JtiStore {
   private sweep(now: number): void {
     for (const [jti, until] of this.seen) if (until <= now) this.seen.delete(jti);
     this.nextSweep = now + 1000;
+  }
+}
+
+/**
+ * The verifier's default: the folder is made (and must be writable) at once, so a bad location
+ * fails at start-up; the file is opened and locked on the first call that needs it, so a process
+ * that only lists tools (a report reading the catalog beside a running server) holds no lock.
+ * While the file cannot be opened (another live process holds it), calls are refused
+ * (ERR_REPLAY_STORE) and opening is tried again on the next one.
+ */
+export class FileJtiStoreOnFirstUse implements JtiStore {
+  private store: FileJtiStore | undefined;
+  readonly path: string;
+
+  constructor(
+    path: string,
+    private readonly options: FileJtiStoreOptions = {},
+  ) {
+    this.path = resolve(path);
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    accessSync(dirname(this.path), constants.W_OK);
+  }
+
+  useOnce(jti: string, expiresAt: number): boolean | Promise<boolean> {
+    if (this.store === undefined) {
+      try {
+        this.store = FileJtiStore.at(this.path, this.options);
+      } catch (err) {
+        throw new ReplayStoreError(`the replay file ${this.path} cannot be used: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return this.store.useOnce(jti, expiresAt);
   }
 }
 

@@ -14,7 +14,7 @@ import {
   TokenReplayedError,
   ToolMismatchError,
 } from './errors.js';
-import { FileJtiStore } from './file-jti-store.js';
+import { FileJtiStoreOnFirstUse } from './file-jti-store.js';
 import { type JtiStore, MemoryJtiStore } from './jti-store.js';
 import { bindingOf } from './message-binding.js';
 
@@ -40,7 +40,8 @@ export interface VerifierOptions {
   replay?: 'file' | 'memory';
   /**
    * The replay file (with `replay: 'file'`): default `.toolgate-verify/used-jti` under the
-   * working directory at construction. One process per file; it is locked.
+   * working directory at construction. Its folder is made at construction; the file is opened
+   * and locked (one process per file) on the first call that needs a token.
    */
   replayFile?: string;
   /** Flush the replay file to disk before a call is accepted (survives a power loss, not only a crash); default true. */
@@ -170,7 +171,7 @@ function replayStore(options: VerifierOptions, now: () => number): JtiStore {
   if (mode !== 'file') throw new TypeError(`CallVerifier: replay must be 'file' or 'memory', got ${String(mode)}`);
   const path = options.replayFile ?? DEFAULT_REPLAY_FILE;
   try {
-    return FileJtiStore.at(path, { ...(options.replayFsync !== undefined ? { fsync: options.replayFsync } : {}), now });
+    return new FileJtiStoreOnFirstUse(path, { ...(options.replayFsync !== undefined ? { fsync: options.replayFsync } : {}), now });
   } catch (err) {
     throw new Error(
       `CallVerifier: cannot use the replay file ${path}: ${(err as Error).message}. Give replayFile a writable path of this process's own, a shared jtiStore, or replay: 'memory' (a restart then forgets which tokens were used)`,
