@@ -51,11 +51,14 @@ export async function startStagingWorld(o: StagingOptions): Promise<StagingWorld
   const policyDir = join(o.home, 'policies');
   cpSync(examplePoliciesDir(), policyDir, { recursive: true, filter: (src) => !src.endsWith('.yaml') && !src.endsWith('.md') });
   const port = await freePort();
-  const crm = await startCrmServer({ host: '127.0.0.1', port: 0, verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` } });
+  // Each world keeps the examples' used token ids in its own folder (one process per replay file).
+  const crm = await startCrmServer({ host: '127.0.0.1', port: 0, verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, replayFile: join(o.home, 'crm-used-jti') } });
   const configFile = join(o.home, 'toolgate.yaml');
   const clock = new FixedClock(o.clock);
   const writeConfig = (shadow?: string): void => {
-    const yaml = demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: 'policies' }) + (o.policyYaml ?? []).map((l) => `  ${l}\n`).join('');
+    const yaml =
+      demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: 'policies', hrReplayFile: join(o.home, 'hr-used-jti') }) +
+      (o.policyYaml ?? []).map((l) => `  ${l}\n`).join('');
     writeFileSync(configFile, shadow ? yaml.replace(/^( {2}files: .*)$/m, `$1\n  shadow: ${JSON.stringify(shadow)}`) : yaml);
   };
   const start = async (): Promise<RunningGateway> =>

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChainedAuditLog } from './audit/chained-log.js';
-import { openGatewayAudit, recordSessionEnd, recordSessionStart, withAuditReadiness } from './audit/gateway-audit.js';
+import { openGatewayAudit, recordSessionEnd, recordSessionStart } from './audit/gateway-audit.js';
 import { RefusalLog } from './audit/refusal-log.js';
 import { Closers } from './closers.js';
 import { LIMIT_DEFAULTS } from './config/limits.js';
@@ -9,6 +9,7 @@ import type { GatewayConfig, UpstreamConfig } from './config/types.js';
 import { type CredentialsRuntime, startCredentials } from './credentials/runtime.js';
 import { ToolgateError } from './errors.js';
 import { assembleIdentity, type IdentityAssembly, unsafeWithoutAuth } from './identity/assembly.js';
+import { AdminCredential } from './listener/admin-credential.js';
 import { createListener, listen } from './listener/http-server.js';
 import { OriginGuard } from './listener/origin-guard.js';
 import { type TlsStats, tlsAuditHooks, tlsServerFactory } from './listener/tls.js';
@@ -27,7 +28,7 @@ import type { AuditSink, CredentialStage, IdentityStage, PolicyStage } from './p
 import { type Clock, systemClock } from './policy/clock.js';
 import { type PolicyRuntime, startPolicy } from './policy/runtime.js';
 import type { CedarPolicyStage } from './policy/stage.js';
-import { upstreamReadiness } from './readiness.js';
+import { gatewayReadiness } from './readiness.js';
 import { transportFor, UpstreamRegistry } from './upstream/registry.js';
 import type { UpstreamTransport } from './upstream/transport/transport.js';
 
@@ -105,6 +106,14 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     throw new StartupError('ERR_AUTH_CONFIG', `auth: ${(err as Error).message}`);
   }
   const identity = options.identity ?? identityLayer.identity ?? anonymousIdentity;
+  // The operator's secret for the detailed status; a missing or weak token file stops start-up.
+  let admin: AdminCredential | undefined;
+  try {
+    admin = config.admin ? AdminCredential.from(config.admin) : undefined;
+  } catch (err) {
+    throw new StartupError('ERR_ADMIN_TOKEN', `admin: ${(err as Error).message}`);
+  }
+
   // Signing keys load (or are created) before any upstream starts: a bad key file stops start-up.
   // The runtime holds no timer or watcher (a key file is re-read lazily on use): nothing to close.
   let credentialsRuntime: CredentialsRuntime | undefined;
@@ -204,11 +213,8 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
       path: config.listener.path,
       mcp: (req, res) => endpoint.handle(req, res),
       health: () => ({ status: 200, body: { status: 'ok', version: VERSION } }),
-      readiness: () => {
-        const r = withAuditReadiness(upstreamReadiness(registry), auditLog);
-        // Policy in force and shadow disagreements, for operators comparing a candidate set.
-        return policyRuntime ? { ...r, body: { ...(r.body as object), policy: policyRuntime.status() } } : r;
-      },
+      readiness: () => gatewayReadiness(registry, auditLog, policyRuntime),
+      ...(admin ? { admin } : {}),
       documents: (path) => identityLayer.document(path, config.listener.path) ?? credentialsRuntime?.document(path),
     },
     { check: (req) => guard.check(req) } as OriginGuard,

@@ -11,6 +11,7 @@ import { trustedKeys } from '../src/audit/checkpoint.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { verifyStore } from '../src/audit/verify-store.js';
 import { tempDir } from './audit-support.js';
+import { ADMIN_YAML, adminStatus } from './support/admin-status.js';
 import { gatewayWith } from './support/gateway.js';
 
 /**
@@ -47,11 +48,11 @@ describe('audit in the gateway (default SQLite store)', () => {
   test('a call leaves a decision and a linked outcome (status, size, hash, no content); session start; the log verifies', async () => {
     const home = tempDir();
     try {
-      const gw = await gatewayWith(`upstreams:\n  - id: crm\n    url: ${crm.url}\n`, { home: home.path });
+      const gw = await gatewayWith(`upstreams:\n  - id: crm\n    url: ${crm.url}\n${ADMIN_YAML}`, { home: home.path });
       const client = await connect(gw.url);
       const result = await client.callTool({ name: 'crm__get_contact', arguments: { tenant: 'acme', contact_id: 'ct_1001' } });
       assert.notEqual(result.isError, true);
-      const ready = await fetch(gw.url.replace('/mcp', '/readyz')).then((r) => r.json() as Promise<{ audit: { state: string; store: string } }>);
+      const ready = await adminStatus<{ audit: { state: string; store: string } }>(gw.url);
       assert.deepEqual([ready.audit.state, ready.audit.store], ['ready', 'sqlite']);
       await client.close();
       await gw.close();
@@ -118,10 +119,10 @@ describe('audit in the gateway (default SQLite store)', () => {
     }
   });
 
-  test('the store fails (records table dropped under the running gateway): calls are refused with a clear error, nothing reaches the CRM, /readyz answers 503 naming the audit store', async () => {
+  test('the store fails (records table dropped under the running gateway): calls are refused with a clear error, nothing reaches the CRM, /readyz answers 503 and /admin/status names the audit store', async () => {
     const home = tempDir();
     try {
-      const gw = await gatewayWith(`upstreams:\n  - id: crm\n    url: ${crm.url}\n`, { home: home.path });
+      const gw = await gatewayWith(`upstreams:\n  - id: crm\n    url: ${crm.url}\n${ADMIN_YAML}`, { home: home.path });
       const client = await connect(gw.url);
       await client.callTool({ name: 'crm__get_contact', arguments: { tenant: 'acme', contact_id: 'ct_1001' } });
       const vandal = new Database(join(home.path, 'audit.db'));
@@ -135,7 +136,8 @@ describe('audit in the gateway (default SQLite store)', () => {
       assert.equal(crm.receivedToolCalls().length, before, 'the refused call reached the CRM');
       const res = await fetch(gw.url.replace('/mcp', '/readyz'));
       assert.equal(res.status, 503);
-      const body = (await res.json()) as { audit: { state: string; lastError: string } };
+      await res.text();
+      const body = await adminStatus<{ audit: { state: string; lastError: string } }>(gw.url);
       assert.equal(body.audit.state, 'failing');
       assert.match(body.audit.lastError, /no such table: records/);
       await client.close();

@@ -94,7 +94,7 @@ ${extra}upstreams:
       const jwks = (await (await fetch(jwksUrl)).json()) as { keys: Array<{ kid: string }> };
       assert.equal(jwks.keys.length, 2);
       assert.ok(jwks.keys.some((k) => k.kid === oldKid));
-      const verifier = new CallVerifier({ jwksUrl, audience: upstream.url });
+      const verifier = new CallVerifier({ replay: 'memory', jwksUrl, audience: upstream.url });
       const chain = await verifier.verify(String(oldCall.headers.authorization), oldCall.body);
       assert.equal(chain?.agent, 'sales-bot', 'a token signed before the rotation verifies against the new JWKS');
       const { stdout: printed } = await run(process.execPath, [...CLI_ARGS, 'keys', 'jwks', '--file', file]);
@@ -140,7 +140,7 @@ ${extra}upstreams:
       assert.equal(holder.current().current.kid, ring.current.kid);
       const minter = new CallTokenMinter(holder.current, { issuer: 'toolgate', instance: 'gw' });
       const token = minter.mint(principal, invocation, ctx, { audience: upstream.url, lifetimeSeconds: 30, scopes: [] }).token;
-      const verifier = new CallVerifier({ keys: holder.current().jwks(Math.floor(Date.now() / 1000)) as never, audience: upstream.url });
+      const verifier = new CallVerifier({ replay: 'memory', keys: holder.current().jwks(Math.floor(Date.now() / 1000)) as never, audience: upstream.url });
       assert.equal((await verifier.verify(`Bearer ${token}`, callBody))?.agent, 'sales-bot');
     } finally {
       delete process.env.TOOLGATE_TEST_SIGNING_KEYS;

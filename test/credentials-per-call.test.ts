@@ -138,7 +138,13 @@ upstreams:
     assert.equal(jwks.keys.length, 1);
     assert.equal(jwks.keys[0]!.crv, 'Ed25519');
     assert.equal(jwks.keys[0]!.d, undefined, 'private part published');
-    const verifier = new CallVerifier({ jwksUrl: `${base}/.well-known/jwks.json`, audience: a.url, issuer: 'https://toolgate.test', maxLifetimeSeconds: MAX_LIFETIME });
+    const verifier = new CallVerifier({
+      replay: 'memory',
+      jwksUrl: `${base}/.well-known/jwks.json`,
+      audience: a.url,
+      issuer: 'https://toolgate.test',
+      maxLifetimeSeconds: MAX_LIFETIME,
+    });
     for (const call of a.requests.filter((r) => (r.body as { method?: string } | undefined)?.method === 'tools/call')) {
       const chain = await verifier.verify(String(call.headers.authorization), call.body);
       assert.equal(chain?.user, 'alice');

@@ -12,6 +12,7 @@ import { startCrmServer } from '../examples/crm/server.js';
 import { exampleCommand } from '../src/cli/demo.js';
 import type { RunningGateway } from '../src/gateway.js';
 import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
+import { ADMIN_YAML, adminStatus } from './support/admin-status.js';
 import { gatewayWith, MCP_HEADERS } from './support/gateway.js';
 import type { RpcAnswer } from './support/rpc-answer.js';
 import { waitFor } from './support/wait-for.js';
@@ -32,7 +33,7 @@ before(async () => {
     args: ${JSON.stringify(hr.args)}
   - id: probe
     url: ${probe.url}
-`);
+${ADMIN_YAML}`);
 });
 after(async () => {
   await gateway?.close();
@@ -48,7 +49,7 @@ const MODERN_META = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', '
 
 describe('two eras, one gateway', () => {
   test('each upstream is spoken in its own era: crm (SDK v2) in 2026-07-28, hr (SDK v1, stdio) and the probe in 2025-11-25', async () => {
-    const ready = (await (await fetch(gateway.url.replace(/\/mcp$/, '/readyz'))).json()) as { upstreams: Record<string, { era: string; protocolVersion: string }> };
+    const ready = await adminStatus<{ upstreams: Record<string, { era: string; protocolVersion: string }> }>(gateway.url);
     assert.deepEqual(ready.upstreams.crm, { ...ready.upstreams.crm, era: 'modern', protocolVersion: '2026-07-28' });
     assert.deepEqual(ready.upstreams.hr, { ...ready.upstreams.hr, era: 'legacy', protocolVersion: '2025-11-25' });
     assert.equal(ready.upstreams.probe!.era, 'legacy');

@@ -13,6 +13,7 @@ import { type CedarRequest, CompiledPolicySet } from '../src/policy/compiled.js'
 import { usageOf } from '../src/policy/context-reads.js';
 import { buildSchema, type SchemaTool } from '../src/policy/schema.js';
 import { parseFile } from '../src/policy/source.js';
+import { adminStatus } from './support/admin-status.js';
 import { type PolicyWorld, Session, startPolicyWorld } from './support/policy-world.js';
 import { as } from './support/test-identity.js';
 
@@ -151,7 +152,7 @@ describe('shadow mode', () => {
     await world?.close();
   });
 
-  test('write at 19:30: enforced deny (CRM not called), shadow allow, both in the audited decision, disagreement counted in /readyz', async () => {
+  test('write at 19:30: enforced deny (CRM not called), shadow allow, both in the audited decision, disagreement counted in /admin/status', async () => {
     const alice = as('sales-bot', { user: 'alice', tenant: 'acme', scopes: 'crm.write' });
     const s = new Session(world.gateway.url, alice);
     world.clock.set('2026-11-24T10:00:00Z');
@@ -170,7 +171,7 @@ describe('shadow mode', () => {
     assert.equal(d.shadow?.verdict, 'allow');
     assert.deepEqual(d.shadow?.policies, ['sales-bot-crm']);
     assert.notEqual(d.shadow?.policySetHash, d.policySetHash);
-    const ready = await (await fetch(world.gateway.url.replace(/\/mcp$/, '/readyz'))).json();
+    const ready = await adminStatus<{ policy: { shadowDisagreements: number; policySetHash: string } }>(world.gateway.url);
     assert.equal(ready.policy.shadowDisagreements, 1);
     assert.equal(ready.policy.policySetHash, d.policySetHash);
   });

@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { RunningGateway } from '../src/gateway.js';
 import { type ProbeServer, startProbeServer } from './fixtures/probe-server.js';
+import { ADMIN_YAML, adminStatus } from './support/admin-status.js';
 import { gatewayWith, MCP_HEADERS, openSession } from './support/gateway.js';
 import type { RpcAnswer } from './support/rpc-answer.js';
 
@@ -22,7 +23,7 @@ before(async () => {
 upstreams:
   - id: probe
     url: ${probe.url}
-`);
+${ADMIN_YAML}`);
 });
 after(async () => {
   await gateway?.close();
@@ -172,12 +173,12 @@ describe('sessions', () => {
 });
 
 describe('health', () => {
-  test('/healthz is 200 and /readyz lists the upstream as ready', async () => {
+  test('/healthz is 200, /readyz is 200 and /admin/status lists the upstream as ready', async () => {
     const base = gateway.url.replace(/\/mcp$/, '');
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const ready = await fetch(`${base}/readyz`);
-    assert.equal(ready.status, 200);
-    const body = (await ready.json()) as { upstreams: Record<string, { state: string }> };
+    assert.deepEqual([ready.status, await ready.json()], [200, { status: 'ready' }]);
+    const body = await adminStatus<{ upstreams: Record<string, { state: string }> }>(gateway.url);
     assert.equal(body.upstreams.probe!.state, 'ready');
   });
 });

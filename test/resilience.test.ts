@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { StartupError } from '../src/gateway.js';
 import { startProbeServer } from './fixtures/probe-server.js';
+import { ADMIN_YAML, adminStatus } from './support/admin-status.js';
 import { fixtureCommand } from './support/fixture-command.js';
 import { gatewayWith } from './support/gateway.js';
 import { freePort } from './support/servers.js';
@@ -61,7 +62,7 @@ async function garbageServer(): Promise<{ url: string; server: Server }> {
 }
 
 describe('upstream faults', () => {
-  test('an upstream that is down at start does not block the others; readiness names it', async () => {
+  test('an upstream that is down at start does not block the others; /readyz is 503 and /admin/status names it', async () => {
     const probe = await startProbeServer();
     cleanups.push(() => probe.close());
     const deadPort = await freePort();
@@ -71,11 +72,12 @@ describe('upstream faults', () => {
   - id: dead
     url: http://127.0.0.1:${deadPort}/mcp
     timeouts: { connect_ms: 500 }
-`);
+${ADMIN_YAML}`);
     cleanups.push(() => gw.close());
     const ready = await fetch(gw.url.replace(/\/mcp$/, '/readyz'));
     assert.equal(ready.status, 503);
-    const body = (await ready.json()) as { upstreams: Record<string, { state: string; lastError?: string }> };
+    await ready.text();
+    const body = await adminStatus<{ upstreams: Record<string, { state: string; lastError?: string }> }>(gw.url);
     assert.equal(body.upstreams.dead!.state, 'down');
     assert.match(body.upstreams.dead!.lastError ?? '', /dead/);
     assert.equal(body.upstreams.probe!.state, 'ready');
@@ -117,7 +119,7 @@ describe('upstream faults', () => {
     assert.match(err.message, /upstream garbage/);
   });
 
-  test('a stdio upstream that exits: the call fails naming it, readiness shows it, and it is restarted', async () => {
+  test('a stdio upstream that exits: the call fails naming it, /admin/status shows it, and it is restarted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'toolgate-crashy-'));
     const startsFile = join(dir, 'starts');
     const cmd = fixtureCommand('crashy-stdio-server');
@@ -126,7 +128,7 @@ describe('upstream faults', () => {
     command: ${JSON.stringify(cmd.command)}
     args: ${JSON.stringify(cmd.args)}
     env: { STARTS_FILE: ${JSON.stringify(startsFile)} }
-`);
+${ADMIN_YAML}`);
     cleanups.push(() => gw.close());
     const c = await client(gw.url);
     const firstPid = (await c.callTool({ name: 'crashy__alive', arguments: {} })) as { content: Array<{ text: string }> };
@@ -140,7 +142,7 @@ describe('upstream faults', () => {
     assert.ok(again, 'the upstream answers again after its restart');
     assert.notEqual(again.content[0]!.text, firstPid.content[0]!.text, 'a new process');
     assert.equal(readFileSync(startsFile, 'utf8').trim().split('\n').length, 2);
-    const body = (await (await fetch(gw.url.replace(/\/mcp$/, '/readyz'))).json()) as { upstreams: Record<string, { restarts: number }> };
+    const body = await adminStatus<{ upstreams: Record<string, { restarts: number }> }>(gw.url);
     assert.equal(body.upstreams.crashy!.restarts, 1);
   });
 });

@@ -6,6 +6,7 @@
  */
 
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -16,6 +17,11 @@ import type { RunningGateway } from '../src/gateway.js';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
 import { gatewayWith } from './support/gateway.js';
 import { freePort } from './support/servers.js';
+import { tempHome } from './support/temp-home.js';
+
+// The examples keep used token ids in a replay file; here it goes to a temporary folder.
+const state = tempHome('toolgate-verify-examples-');
+process.on('exit', () => state.remove());
 
 describe('examples/crm verifying per-call tokens', () => {
   let crm: CrmServerHandle;
@@ -24,7 +30,10 @@ describe('examples/crm verifying per-call tokens', () => {
 
   before(async () => {
     const port = await freePort();
-    crm = await startCrmServer({ port: 0, verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: 'toolgate' } });
+    crm = await startCrmServer({
+      port: 0,
+      verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: 'toolgate', replayFile: join(state.path, 'crm-used-jti') },
+    });
     gateway = await gatewayWith(
       `listener:
   port: ${port}
@@ -88,7 +97,7 @@ upstreams:
   - id: hr
     command: ${JSON.stringify(hr.command)}
     args: ${JSON.stringify(hr.args)}
-    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${port}/.well-known/jwks.json" }
+    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${port}/.well-known/jwks.json", TOOLGATE_REPLAY_FILE: ${JSON.stringify(join(state.path, 'hr-used-jti'))} }
 `,
       { identity: acceptAnyBearerForTests({ agent: 'hr-assistant', user: 'bob' }) },
     );
@@ -112,7 +121,11 @@ upstreams:
       new StdioClientTransport({
         command: hr.command,
         args: hr.args,
-        env: { ...(process.env as Record<string, string>), TOOLGATE_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+        env: {
+          ...(process.env as Record<string, string>),
+          TOOLGATE_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+          TOOLGATE_REPLAY_FILE: join(state.path, 'hr-direct-used-jti'),
+        },
         stderr: 'ignore',
       }),
     );

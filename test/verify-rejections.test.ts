@@ -58,8 +58,8 @@ upstreams:
       { identity: acceptAnyBearerForTests() },
     );
     jwksUrl = gateway.url.replace(/\/mcp$/, '/.well-known/jwks.json');
-    a.setVerifier(new CallVerifier({ jwksUrl, audience: a.url, issuer: 'toolgate' }));
-    b.setVerifier(new CallVerifier({ jwksUrl, audience: b.url, issuer: 'toolgate' }));
+    a.setVerifier(new CallVerifier({ replay: 'memory', jwksUrl, audience: a.url, issuer: 'toolgate' }));
+    b.setVerifier(new CallVerifier({ replay: 'memory', jwksUrl, audience: b.url, issuer: 'toolgate' }));
     client = new Client({ name: 'verify-test', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(gateway.url), { requestInit: { headers: { authorization: 'Bearer client-token' } } }));
   });
@@ -127,13 +127,13 @@ upstreams:
 
   test('an expired token (verifier clock 40 s later: past the 30 s lifetime and 5 s tolerance) → 401 ERR_EXPIRED', async () => {
     const captured = a.requests.filter(isCall)[3]!;
-    a.setVerifier(new CallVerifier({ jwksUrl, audience: a.url, now: () => Date.now() + 40_000 }));
+    a.setVerifier(new CallVerifier({ replay: 'memory', jwksUrl, audience: a.url, now: () => Date.now() + 40_000 }));
     try {
       const before = a.executed.length;
       assert.deepEqual(await present(a.url, captured, captured.body), { status: 401, code: 'ERR_EXPIRED' });
       assert.equal(a.executed.length, before);
     } finally {
-      a.setVerifier(new CallVerifier({ jwksUrl, audience: a.url }));
+      a.setVerifier(new CallVerifier({ replay: 'memory', jwksUrl, audience: a.url }));
     }
   });
 

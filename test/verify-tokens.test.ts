@@ -27,7 +27,7 @@ const body = (args: unknown, name = 'search_contacts'): unknown => ({ jsonrpc: '
 function setup(algorithm: 'Ed25519' | 'ES256' = 'Ed25519', clock: () => number = Date.now) {
   const ring = KeyRing.generate(algorithm, Math.floor(clock() / 1000));
   const minter = new CallTokenMinter(() => ring, { issuer: 'toolgate', instance: 'gw', now: clock });
-  const verifier = new CallVerifier({ keys: ring.jwks(Math.floor(clock() / 1000)) as never, audience: AUD, issuer: 'toolgate' });
+  const verifier = new CallVerifier({ replay: 'memory', keys: ring.jwks(Math.floor(clock() / 1000)) as never, audience: AUD, issuer: 'toolgate' });
   const mint = (args: Record<string, unknown>, lifetimeSeconds = 30, audience = AUD) =>
     minter.mint(principal, invocation(args), ctx, { audience, lifetimeSeconds, scopes: [] }).token;
   return { ring, minter, verifier, mint };
@@ -70,7 +70,7 @@ describe('CallVerifier', () => {
     const past = Date.now() - 60_000;
     const { ring } = setup();
     const old = new CallTokenMinter(() => ring, { issuer: 'toolgate', instance: 'gw', now: () => past });
-    const verifier = new CallVerifier({ keys: ring.jwks(Math.floor(past / 1000)) as never, audience: AUD });
+    const verifier = new CallVerifier({ replay: 'memory', keys: ring.jwks(Math.floor(past / 1000)) as never, audience: AUD });
     const token = old.mint(principal, invocation({}), ctx, { audience: AUD, lifetimeSeconds: 30, scopes: [] }).token;
     assert.equal(await codeOf(verifier.verify(`Bearer ${token}`, body({}))), 'ERR_EXPIRED');
   });
@@ -158,7 +158,7 @@ describe('MemoryJtiStore', () => {
 describe("CallVerifier when the gateway's JWKS cannot be fetched", () => {
   test('JWKS URL on a closed port → ERR_JWKS_UNAVAILABLE (503), not a verdict on the token', async () => {
     const { mint } = setup();
-    const verifier = new CallVerifier({ jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json', audience: AUD });
+    const verifier = new CallVerifier({ replay: 'memory', jwksUrl: 'http://127.0.0.1:9/.well-known/jwks.json', audience: AUD });
     assert.equal(await codeOf(verifier.verify(`Bearer ${mint({})}`, body({}))), 'ERR_JWKS_UNAVAILABLE');
   });
 });

@@ -3,11 +3,15 @@
  * per-operation percentiles (the target is p99 <= 100 µs for Ed25519 via node:crypto), beside
  * baselines in the same run: a bare node:crypto Ed25519 signature over the same bytes (the floor),
  * jose's SignJWT for the same claims (the alternative we did not take), ES256, and the upstream's
- * side (CallVerifier.verify with local keys, replay store included).
+ * side (CallVerifier.verify with local keys, replay store included: in memory, and the replay file
+ * with and without fsync).
  *
  *   node --import tsx bench/micro/minting.ts [--ms 2000]
  */
 import { sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CallVerifier } from '@toolgate/verify';
 import { importJWK, SignJWT } from 'jose';
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
       floor.p50_us,
     ),
   );
-  const verifier = new CallVerifier({ keys: ed.jwks(now) as never, audience: target.audience });
+  const verifier = new CallVerifier({ replay: 'memory', keys: ed.jwks(now) as never, audience: target.audience });
   const body = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: invocation.target, arguments: invocation.arguments } };
   rows.push(
     percentiles(
@@ -118,6 +122,24 @@ async function main(): Promise<void> {
       floor.p50_us,
     ),
   );
+
+  // The same with the replay file (the verifier's default): one append per call, and with
+  // fsync one fdatasync per call too (one call at a time here, so no write is shared).
+  const replayDir = mkdtempSync(join(tmpdir(), 'toolgate-bench-replay-'));
+  try {
+    for (const fsync of [false, true]) {
+      const fileVerifier = new CallVerifier({ replayFile: join(replayDir, `used-jti-${fsync}`), replayFsync: fsync, keys: ed.jwks(now) as never, audience: target.audience });
+      rows.push(
+        percentiles(
+          `upstream: mint + CallVerifier.verify, replay file${fsync ? ' with fsync' : ' (write, no fsync)'}`,
+          await timeEachAsync(() => fileVerifier.verify(`Bearer ${edMinter.mint(principal, invocation, ctx, target).token}`, body)),
+          floor.p50_us,
+        ),
+      );
+    }
+  } finally {
+    rmSync(replayDir, { recursive: true, force: true });
+  }
 
   const mint = rows[1]!;
   process.stdout.write(

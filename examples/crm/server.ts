@@ -4,6 +4,8 @@
  *
  * Run alone:  node dist/examples/crm/server.js --port 7421   (or PORT=7421; --host to bind elsewhere)
  * Behind toolgate with per-call token checks:  add --jwks-url http://127.0.0.1:7420/.well-known/jwks.json
+ * (used token ids are kept in .toolgate/crm-used-jti, or --replay-file PATH; --replay memory to
+ * keep them in memory only, so that a restart forgets them).
  * It prints its URL (http://127.0.0.1:7421/mcp) on stdout and logs to stderr.
  *
  * @example
@@ -34,9 +36,11 @@ export interface CrmServerOptions {
   /**
    * Verify toolgate's per-call token on every call (@toolgate/verify): the gateway's JWKS URL, and
    * optionally this server's audience (default: its own URL) and the issuer. Absent: no check,
-   * as for a server reached directly.
+   * as for a server reached directly. Used token ids go to `replayFile` (default
+   * `.toolgate/crm-used-jti` under the working directory), so a token captured before a restart
+   * is still refused after it; `replay: 'memory'` forgets them on restart.
    */
-  verify?: { jwksUrl: string; audience?: string; issuer?: string };
+  verify?: { jwksUrl: string; audience?: string; issuer?: string; replayFile?: string; replay?: 'file' | 'memory' };
 }
 
 /** A `tools/call` as it arrived at the CRM, before any handler ran. */
@@ -58,6 +62,8 @@ export interface CrmServerHandle {
 }
 
 const MCP_PATH = '/mcp';
+/** Where the CRM remembers used per-call token ids by default: beside the demo's other state. */
+export const CRM_REPLAY_FILE = '.toolgate/crm-used-jti';
 /** Bound on each recorded list, so a benchmark run cannot grow them without limit. */
 const MAX_RECORDED = 10_000;
 
@@ -97,6 +103,7 @@ export async function startCrmServer(options: CrmServerOptions): Promise<CrmServ
       jwksUrl: options.verify.jwksUrl,
       audience: options.verify.audience ?? url,
       ...(options.verify.issuer !== undefined ? { issuer: options.verify.issuer } : {}),
+      ...(options.verify.replay === 'memory' ? { replay: 'memory' as const } : { replayFile: options.verify.replayFile ?? CRM_REPLAY_FILE }),
     });
     verified = verifyFetchRequests(verifier, recordAndHandle, (chain) => {
       record(chains, chain);
@@ -143,7 +150,9 @@ function toolCallsIn(body: string): ReceivedToolCall[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' }, 'jwks-url': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'jwks-url': { type: 'string' }, 'replay-file': { type: 'string' }, replay: { type: 'string' } },
+  });
   const portText = values.port ?? process.env.PORT ?? '7421';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -152,10 +161,16 @@ async function main(): Promise<void> {
   }
   // Behind toolgate: verify its per-call tokens against the gateway's JWKS.
   const jwksUrl = values['jwks-url'] ?? process.env.TOOLGATE_JWKS_URL;
+  const replay = values.replay ?? process.env.TOOLGATE_REPLAY ?? 'file';
+  if (replay !== 'file' && replay !== 'memory') {
+    process.stderr.write(`crm: --replay must be file or memory, got "${replay}"\n`);
+    process.exit(2);
+  }
+  const replayFile = values['replay-file'] ?? process.env.TOOLGATE_REPLAY_FILE;
   const crm = await startCrmServer({
     port,
     ...(values.host !== undefined && { host: values.host }),
-    ...(jwksUrl !== undefined && jwksUrl !== '' && { verify: { jwksUrl } }),
+    ...(jwksUrl !== undefined && jwksUrl !== '' && { verify: { jwksUrl, replay, ...(replayFile ? { replayFile } : {}) } }),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${crm.url}\n`);

@@ -85,7 +85,8 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   const crm = await startCrmServer({
     host: '127.0.0.1',
     port: o.crmPort,
-    verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+    // Used token ids are kept in the demo's home (a replayed per-call token is refused even after a restart).
+    verify: { jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, replayFile: join(o.home, 'crm-used-jti') },
     log: (line) => process.stderr.write(`${line}\n`),
   });
   // The gateway's resource URI is known once it listens; the authorization server asks for it per request.
@@ -109,7 +110,10 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   // so the CLI can read what the demo runs: `toolgate report usage --config .toolgate/demo.yaml`.
   const configFile = join(o.home, 'demo.yaml');
   mkdirSync(o.home, { recursive: true });
-  writeFileSync(configFile, demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: examplePoliciesDir(), issuer: authorizationServer.issuer }));
+  writeFileSync(
+    configFile,
+    demoConfig({ port, crmUrl: crm.url, hr: exampleCommand('hr'), policies: examplePoliciesDir(), issuer: authorizationServer.issuer, hrReplayFile: join(o.home, 'hr-used-jti') }),
+  );
   let gateway: RunningGateway;
   try {
     gateway = await startGateway(loadConfig(configFile), { home: o.home });
@@ -147,7 +151,7 @@ function freeLoopbackPort(): Promise<number> {
  * tool needs (the service account behind the upstream, narrowed per call); `toolgate report
  * scopes` shows which of them allowed calls ever needed.
  */
-export function demoConfig(o: { port: number; crmUrl: string; hr: { command: string; args: string[] }; policies: string; issuer?: string }): string {
+export function demoConfig(o: { port: number; crmUrl: string; hr: { command: string; args: string[] }; policies: string; issuer?: string; hrReplayFile?: string }): string {
   const crmWrites = [
     'create_company',
     'create_contact',
@@ -201,7 +205,8 @@ export function demoConfig(o: { port: number; crmUrl: string; hr: { command: str
     `    command: ${JSON.stringify(o.hr.command)}`,
     `    args: ${JSON.stringify(o.hr.args)}`,
     // The HR server verifies toolgate's per-call token too (carried in _meta on stdio).
-    `    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${o.port}/.well-known/jwks.json" }`,
+    // Used token ids: .toolgate/hr-used-jti under its working directory unless told otherwise.
+    `    env: { TOOLGATE_JWKS_URL: "http://127.0.0.1:${o.port}/.well-known/jwks.json"${o.hrReplayFile ? `, TOOLGATE_REPLAY_FILE: ${JSON.stringify(o.hrReplayFile)}` : ''} }`,
     '    scopes: [hr.employee.read]',
     '    credential:',
     '      scopes: { "*": [hr.employee.read], update_salary: [hr.employee.write], terminate_employee: [hr.employee.write] }',

@@ -2,6 +2,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { resolveAudit } from '../audit/config.js';
 import { resolveCredentials, upstreamCredentialKeys } from '../credentials/config.js';
 import { resolvePolicy } from '../policy/config.js';
+import { resolveAdmin } from './admin.js';
 import { resolveLimits } from './limits.js';
 import type { ConfigFile } from './schema.js';
 import type { AuthConfig, GatewayConfig, ListenerConfig, TlsConfig, UpstreamConfig } from './types.js';
@@ -25,6 +26,7 @@ export function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     ...(file.policy === undefined ? {} : { policy: resolvePolicy(file.policy, folder) }),
     ...(file.audit === undefined ? {} : { audit: resolveAudit(file.audit, folder) }),
     ...(file.limits === undefined ? {} : { limits: resolveLimits(file.limits) }),
+    ...(file.admin === undefined ? {} : { admin: resolveAdmin(file.admin, folder) }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { auditSection } from '../audit/config.js';
 import { policySection } from '../policy/config.js';
+import { adminSection } from './admin.js';
 import { limitsSection } from './limits.js';
 
 /**
@@ -353,6 +354,7 @@ export const configFileSchema = z.strictObject(
     credentials: optional(credentials),
     audit: optional(auditSection),
     limits: optional(limitsSection),
+    admin: optional(adminSection),
     upstreams: z.array(upstream, { error: 'expected a list of upstreams' }).min(1, { error: 'expected a list of at least one upstream' }),
   },
   { error: 'expected a mapping with listener and upstreams' },

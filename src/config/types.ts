@@ -1,5 +1,6 @@
 import type { AuditSettings } from '../audit/config.js';
 import type { PolicySettings } from '../policy/settings.js';
+import type { AdminSettings } from './admin.js';
 import type { LimitsConfig } from './limits.js';
 /**
  * The validated gateway configuration. Produced only by src/config/load.ts; every other module
@@ -20,6 +21,8 @@ export interface GatewayConfig {
   policy?: PolicySettings;
   /** Absent when the file has no `audit:` section: the gateway then uses the defaults (SQLite under its state folder). */
   audit?: AuditSettings;
+  /** Absent when the file has no `admin:` section: no admin endpoint, the probes answer status only. */
+  admin?: AdminSettings;
 }
 
 export interface ListenerConfig {

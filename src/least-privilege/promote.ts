@@ -128,7 +128,7 @@ export function renderPromotion(p: Promotion): string {
     `  ${p.added.length} policies added, ${p.removed.length} removed${p.removed.length ? `: ${p.removed.join(', ')}` : ''}`,
     `  shadow evidence: ${p.comparison.evaluated} decisions, ${p.comparison.agreed} agreed, ${wouldBreak(p.comparison).reduce((n, g) => n + g.count, 0)} would break`,
     `  backup of the previous files: ${p.backup}`,
-    `a running gateway reloads the files within a second (or on SIGHUP); /readyz shows policy.policySetHash = ${p.to.hash}`,
+    `a running gateway reloads the files within a second (or on SIGHUP); GET /admin/status shows policy.policySetHash = ${p.to.hash}`,
     `policy.shadow still names the promoted set; point it at the next candidate or remove it`,
     `roll back: ${restore}`,
     '',

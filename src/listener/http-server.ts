@@ -7,14 +7,12 @@ import { ErrorCode, errorResponse } from '../protocol/jsonrpc.js';
 import { clientErrorHandler, isClientGone } from './client-errors.js';
 import { ConnectionGate } from './connection-gate.js';
 import type { OriginGuard } from './origin-guard.js';
+import { answerStatus, isStatusPath, type StatusRoutes } from './status-routes.js';
 
-export interface ListenerRoutes {
+/** `/healthz`, `/readyz` and `/admin/status` (status-routes.ts) come with the MCP endpoint. */
+export interface ListenerRoutes extends StatusRoutes {
   path: string;
   mcp(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** Process is up. */
-  health(): { status: number; body: unknown };
-  /** Each upstream's state; 503 until every upstream is ready. */
-  readiness(): { status: number; body: unknown };
   /**
    * Public documents by exact path (RFC 9728 protected-resource metadata, the development
    * issuer's JWKS): answered before the Host/Origin guard, GET only, as JSON.
@@ -45,22 +43,21 @@ export function createListener(routes: ListenerRoutes, guard: OriginGuard, logge
     // A connection turned away at the gate may still get a request parsed: serve none of it
     // (the gate closes the connection once its refusal is out).
     if (gate.refused.has(req.socket)) return;
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz' || path === '/readyz') {
-      const probe = path === '/healthz' ? routes.health() : routes.readiness();
-      return reply(res, probe.status, probe.body);
-    }
-    const document = req.method === 'GET' || req.method === 'HEAD' ? routes.documents?.(path ?? '/') : undefined;
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const document = req.method === 'GET' || req.method === 'HEAD' ? routes.documents?.(path) : undefined;
     if (document !== undefined) {
       return reply(res, 200, document, { 'cache-control': 'public, max-age=300', 'access-control-allow-origin': '*' });
     }
-    if (path !== routes.path) {
+    const status = isStatusPath(path, routes);
+    if (path !== routes.path && !status) {
       return reply(res, 404, { error: 'not_found', message: `nothing at ${path}; the MCP endpoint is ${routes.path}` });
     }
+    // The probes and the admin status sit behind the same guard as the MCP endpoint.
     const refused = guard.check(req);
     if (refused) {
       return reply(res, 403, errorResponse(null, ErrorCode.InvalidRequest, `Forbidden: ${refused}`));
     }
+    if (status) return answerStatus(path, req, res, routes, (m) => logger.log('warn', m));
     routes.mcp(req, res).catch((err: unknown) => {
       if (isClientGone(err) || req.destroyed) {
         // The client aborted (closed or reset mid-request): nothing to answer, nothing to debug.

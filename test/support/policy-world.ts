@@ -12,6 +12,7 @@ import { exampleCommand } from '../../src/cli/demo.js';
 import type { RunningGateway } from '../../src/gateway.js';
 import { MemoryAuditSink } from '../../src/pipeline/pass-through.js';
 import { FixedClock } from '../../src/policy/clock.js';
+import { ADMIN_TOKEN } from './admin-status.js';
 import { gatewayWith, MCP_HEADERS } from './gateway.js';
 import type { HttpRpcAnswer, RpcAnswer } from './rpc-answer.js';
 import { headerIdentityForTests } from './test-identity.js';
@@ -51,6 +52,9 @@ export async function startPolicyWorld(
   const clock = new FixedClock(new Date('2026-11-24T10:00:00Z')); // 11:00 in Berlin
   const audit = new MemoryAuditSink();
   const yaml = [
+    // The operator's token, so tests can read the policy in force at /admin/status.
+    'admin:',
+    `  token: ${ADMIN_TOKEN}`,
     'upstreams:',
     '  - id: crm',
     `    url: ${crm.url}`,

@@ -67,3 +67,12 @@ export class KeySetUnavailableError extends CallTokenError {
   override readonly code = 'ERR_JWKS_UNAVAILABLE';
   override readonly status = 503;
 }
+
+/**
+ * The replay store could not record the token's `jti` (disk full, file closed…): the call is
+ * refused, since accepting it would let a restart forget it was used. A server-side problem.
+ */
+export class ReplayStoreError extends CallTokenError {
+  override readonly code = 'ERR_REPLAY_STORE';
+  override readonly status = 503;
+}

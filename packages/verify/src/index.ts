@@ -14,6 +14,7 @@ export {
   CallTokenError,
   IssuerError,
   KeySetUnavailableError,
+  ReplayStoreError,
   TokenExpiredError,
   TokenInvalidError,
   TokenLifetimeError,
@@ -22,9 +23,10 @@ export {
   ToolMismatchError,
 } from './errors.js';
 export { type FetchHandler, verifyFetchRequests } from './fetch.js';
+export { FileJtiStore, type FileJtiStoreOptions } from './file-jti-store.js';
 export { type JtiStore, MemoryJtiStore } from './jti-store.js';
 export { BOUND_METHODS, bindingOf, type CallBinding } from './message-binding.js';
 export { type NodeVerificationOptions, type VerifiedNodeHandler, verifyNodeRequests } from './node-http.js';
 export { CALL_TOKEN_REFUSED } from './refusal.js';
 export { type MessageTransport, verifyTransportMessages } from './stdio.js';
-export { type CallChain, CallVerifier, type VerifierOptions } from './verifier.js';
+export { type CallChain, CallVerifier, DEFAULT_REPLAY_FILE, type VerifierOptions } from './verifier.js';

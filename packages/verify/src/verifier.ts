@@ -14,6 +14,7 @@ import {
   TokenReplayedError,
   ToolMismatchError,
 } from './errors.js';
+import { FileJtiStoreOnFirstUse } from './file-jti-store.js';
 import { type JtiStore, MemoryJtiStore } from './jti-store.js';
 import { bindingOf } from './message-binding.js';
 
@@ -30,7 +31,22 @@ export interface VerifierOptions {
   maxLifetimeSeconds?: number;
   /** Clock skew allowed on `exp`/`iat`, seconds; default 5. */
   clockToleranceSeconds?: number;
-  /** Where used `jti`s are remembered; default in memory (one process). */
+  /**
+   * How a used `jti` is remembered, so each token is accepted once. `'file'` (default): in
+   * `replayFile`, which survives a restart of this process. `'memory'`: this process only — after
+   * a restart, a token captured before it can be replayed until it expires (up to
+   * `maxLifetimeSeconds`); say so only when that is acceptable, or in tests.
+   */
+  replay?: 'file' | 'memory';
+  /**
+   * The replay file (with `replay: 'file'`): default `.toolgate-verify/used-jti` under the
+   * working directory at construction. Its folder is made at construction; the file is opened
+   * and locked (one process per file) on the first call that needs a token.
+   */
+  replayFile?: string;
+  /** Flush the replay file to disk before a call is accepted (survives a power loss, not only a crash); default true. */
+  replayFsync?: boolean;
+  /** Your own store instead (Redis, for several replicas of one audience); excludes `replay` and `replayFile`. */
   jtiStore?: JtiStore;
   /** Clock in ms; for tests. */
   now?: () => number;
@@ -79,7 +95,7 @@ export class CallVerifier {
     else if (options.jwksUrl !== undefined) this.keys = createRemoteJWKSet(new URL(options.jwksUrl));
     else throw new TypeError('CallVerifier: give jwksUrl or keys');
     this.now = options.now ?? Date.now;
-    this.jtis = options.jtiStore ?? new MemoryJtiStore(this.now);
+    this.jtis = replayStore(options, this.now);
     this.maxLifetime = options.maxLifetimeSeconds ?? 300;
     this.tolerance = options.clockToleranceSeconds ?? 5;
   }
@@ -136,6 +152,31 @@ export class CallVerifier {
       throw new TokenInvalidError('the token lacks the call binding claims');
     }
     return claims;
+  }
+}
+
+/** The default replay file, relative to the working directory. */
+export const DEFAULT_REPLAY_FILE = '.toolgate-verify/used-jti';
+
+function replayStore(options: VerifierOptions, now: () => number): JtiStore {
+  if (options.jtiStore !== undefined) {
+    if (options.replay !== undefined || options.replayFile !== undefined) throw new TypeError('CallVerifier: give jtiStore, or replay/replayFile, not both');
+    return options.jtiStore;
+  }
+  const mode = options.replay ?? 'file';
+  if (mode === 'memory') {
+    if (options.replayFile !== undefined) throw new TypeError("CallVerifier: replayFile is for replay: 'file', not 'memory'");
+    return new MemoryJtiStore(now);
+  }
+  if (mode !== 'file') throw new TypeError(`CallVerifier: replay must be 'file' or 'memory', got ${String(mode)}`);
+  const path = options.replayFile ?? DEFAULT_REPLAY_FILE;
+  try {
+    return new FileJtiStoreOnFirstUse(path, { ...(options.replayFsync !== undefined ? { fsync: options.replayFsync } : {}), now });
+  } catch (err) {
+    throw new Error(
+      `CallVerifier: cannot use the replay file ${path}: ${(err as Error).message}. Give replayFile a writable path of this process's own, a shared jtiStore, or replay: 'memory' (a restart then forgets which tokens were used)`,
+      { cause: err },
+    );
   }
 }
 
