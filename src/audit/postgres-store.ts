@@ -54,8 +54,9 @@ export class PostgresAuditStore implements AuditStore {
         CREATE TABLE IF NOT EXISTS ${s}.chains (chain text PRIMARY KEY, instance text NOT NULL, started_at text NOT NULL, sealed_at text);
         CREATE TABLE IF NOT EXISTS ${s}.records (
           chain text NOT NULL, seq bigint NOT NULL, prev text NOT NULL, hash text NOT NULL, at text NOT NULL, kind text NOT NULL,
-          agent_id text, user_id text, tenant text, tool text, verdict text, session text, trace text, request text,
+          agent_id text, user_id text, tenant text, tool text, verdict text, session text, trace text, request text, instruction text,
           body text, PRIMARY KEY (chain, seq));
+        ALTER TABLE ${s}.records ADD COLUMN IF NOT EXISTS instruction text;
         CREATE INDEX IF NOT EXISTS records_at ON ${s}.records (at);
         CREATE TABLE IF NOT EXISTS ${s}.checkpoints (chain text NOT NULL, position bigint NOT NULL, body text NOT NULL, PRIMARY KEY (chain, position));
         CREATE TABLE IF NOT EXISTS ${s}.payloads (commitment text PRIMARY KEY, chain text NOT NULL, at text NOT NULL, salt text NOT NULL, value text NOT NULL);
@@ -97,11 +98,11 @@ export class PostgresAuditStore implements AuditStore {
       await c.query('BEGIN');
       try {
         if (records.length > 0) {
-          const cols = ['chain', 'seq', 'prev', 'hash', 'at', 'kind', 'agent', 'user', 'tenant', 'tool', 'verdict', 'session', 'trace', 'request', 'body'] as const;
+          const cols = ['chain', 'seq', 'prev', 'hash', 'at', 'kind', 'agent', 'user', 'tenant', 'tool', 'verdict', 'session', 'trace', 'request', 'instruction', 'body'] as const;
           const arrays = cols.map((k) => records.map((r) => (r[k] ?? null) as unknown));
           await c.query(
-            `INSERT INTO ${this.schema}.records (chain, seq, prev, hash, at, kind, agent_id, user_id, tenant, tool, verdict, session, trace, request, body)
-             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])`,
+            `INSERT INTO ${this.schema}.records (chain, seq, prev, hash, at, kind, agent_id, user_id, tenant, tool, verdict, session, trace, request, instruction, body)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])`,
             arrays,
           );
         }
@@ -172,10 +173,14 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async query(filter: RecordFilter): Promise<StoredRecord[]> {
-    const { where, args } = filterConditions(filter, (n) => `$${n}`);
+    const { where, args } = filterConditions(
+      filter,
+      (n) => `$${n}`,
+      (column, needle) => `strpos(${column}, ${needle}) > 0`,
+    );
     args.push(filter.limit ?? 1000);
     const rows = await this.read<StoredRecord & { seq: string }>(
-      `SELECT chain, seq, prev, hash, at, kind, agent_id AS agent, user_id AS "user", tenant, tool, verdict, session, trace, request, body FROM ${this.schema}.records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, chain, seq LIMIT $${args.length}`,
+      `SELECT chain, seq, prev, hash, at, kind, agent_id AS agent, user_id AS "user", tenant, tool, verdict, session, trace, request, instruction, body FROM ${this.schema}.records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, chain, seq LIMIT $${args.length}`,
       args,
     );
     return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
@@ -189,7 +194,7 @@ export class PostgresAuditStore implements AuditStore {
     return this.write(async (c) => {
       const cutoff = before.toISOString();
       const r = await c.query(
-        `UPDATE ${this.schema}.records SET body = NULL, agent_id = NULL, user_id = NULL, tenant = NULL, tool = NULL, session = NULL, trace = NULL, request = NULL WHERE at < $1 AND body IS NOT NULL`,
+        `UPDATE ${this.schema}.records SET body = NULL, agent_id = NULL, user_id = NULL, tenant = NULL, tool = NULL, session = NULL, trace = NULL, request = NULL, instruction = NULL WHERE at < $1 AND body IS NOT NULL`,
         [cutoff],
       );
       const p = await c.query(`DELETE FROM ${this.schema}.payloads WHERE at < $1`, [cutoff]);

@@ -23,6 +23,8 @@ export interface RecordBody {
   request?: string;
   session?: string;
   trace?: string;
+  /** The instruction or task ids the call served (allow-listed keys), scrubbed like other client text. */
+  instruction?: Record<string, string>;
   principal?: {
     agent: string;
     user?: string;
@@ -75,6 +77,7 @@ export function pendingRecord(event: AuditEvent, redactor: Redactor): PendingRec
   if (session) body.session = session;
   const trace = traceId(ctx?.traceparent);
   if (trace) body.trace = trace;
+  if (ctx?.instruction) body.instruction = scrubbed(ctx.instruction);
   const p = event.principal;
   if (p) {
     body.principal = { agent: p.agent, scopes: [...p.scopes] };
@@ -129,6 +132,12 @@ function traceId(traceparent: string | undefined): string | undefined {
   if (!traceparent) return undefined;
   const parts = traceparent.split('-');
   return parts.length >= 4 && /^[0-9a-f]{32}$/.test(parts[1]!) ? parts[1] : undefined;
+}
+
+function scrubbed(ids: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(ids)) out[key] = withoutSecrets(ids[key]) as string;
+  return out;
 }
 
 function round(ms: number): number {

@@ -12,7 +12,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chains (chain TEXT PRIMARY KEY, instance TEXT NOT NULL, started_at TEXT NOT NULL, sealed_at TEXT, host TEXT, pid INTEGER);
 CREATE TABLE IF NOT EXISTS records (
   chain TEXT NOT NULL, seq INTEGER NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL,
-  agent_id TEXT, user_id TEXT, tenant TEXT, tool TEXT, verdict TEXT, session TEXT, trace TEXT, request TEXT,
+  agent_id TEXT, user_id TEXT, tenant TEXT, tool TEXT, verdict TEXT, session TEXT, trace TEXT, request TEXT, instruction TEXT,
   body TEXT,
   PRIMARY KEY (chain, seq)
 ) WITHOUT ROWID;
@@ -36,6 +36,8 @@ export class SqliteAuditStore implements AuditStore {
   private insertRecord!: Database.Statement;
   private insertPayload!: Database.Statement;
   private readonly mine = new Set<string>();
+  /** False on a file from before the instruction column, opened read-only (it cannot be migrated). */
+  private hasInstruction = true;
   /** Appends go to a writer thread, so the fsync of a commit never blocks the gateway's event loop. */
   private writer?: Worker;
   private nextId = 0;
@@ -63,15 +65,13 @@ export class SqliteAuditStore implements AuditStore {
         this.db.pragma('secure_delete = ON');
         this.db.pragma('busy_timeout = 2000');
         this.db.exec(SCHEMA);
-        // Files from before chains carried their writer's host and pid.
-        const columns = (this.db.prepare('PRAGMA table_info(chains)').all() as Array<{ name: string }>).map((c) => c.name);
-        if (!columns.includes('pid')) this.db.exec('ALTER TABLE chains ADD COLUMN host TEXT; ALTER TABLE chains ADD COLUMN pid INTEGER;');
+        migrate(this.db);
         this.insertRecord = this.db.prepare(
-          'INSERT INTO records (chain, seq, prev, hash, at, kind, agent_id, user_id, tenant, tool, verdict, session, trace, request, body) VALUES (@chain, @seq, @prev, @hash, @at, @kind, @agent, @user, @tenant, @tool, @verdict, @session, @trace, @request, @body)',
+          'INSERT INTO records (chain, seq, prev, hash, at, kind, agent_id, user_id, tenant, tool, verdict, session, trace, request, instruction, body) VALUES (@chain, @seq, @prev, @hash, @at, @kind, @agent, @user, @tenant, @tool, @verdict, @session, @trace, @request, @instruction, @body)',
         );
         this.insertPayload = this.db.prepare('INSERT OR REPLACE INTO payloads (commitment, chain, at, salt, value) VALUES (@commitment, @chain, @at, @salt, @value)');
         if (this.options.writerThread !== false) this.startWriter();
-      }
+      } else this.hasInstruction = columnsOf(this.db, 'records').includes('instruction');
     } catch (err) {
       throw storeError(`cannot open ${this.path}`, err);
     }
@@ -151,8 +151,10 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async query(filter: RecordFilter): Promise<StoredRecord[]> {
+    if (filter.instruction !== undefined && !this.hasInstruction) return [];
     const { where, args } = filterConditions(filter, () => '?');
-    const sql = `SELECT chain, seq, prev, hash, at, kind, agent_id AS agent, user_id AS user, tenant, tool, verdict, session, trace, request, body FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, chain, seq LIMIT ?`;
+    const instruction = this.hasInstruction ? 'instruction' : 'NULL AS instruction';
+    const sql = `SELECT chain, seq, prev, hash, at, kind, agent_id AS agent, user_id AS user, tenant, tool, verdict, session, trace, request, ${instruction}, body FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, chain, seq LIMIT ?`;
     return this.db.prepare(sql).all(...args, filter.limit ?? 1000) as StoredRecord[];
   }
 
@@ -166,7 +168,7 @@ export class SqliteAuditStore implements AuditStore {
       this.db.transaction(() => {
         const records = this.db
           .prepare(
-            'UPDATE records SET body = NULL, agent_id = NULL, user_id = NULL, tenant = NULL, tool = NULL, session = NULL, trace = NULL, request = NULL WHERE at < ? AND body IS NOT NULL',
+            'UPDATE records SET body = NULL, agent_id = NULL, user_id = NULL, tenant = NULL, tool = NULL, session = NULL, trace = NULL, request = NULL, instruction = NULL WHERE at < ? AND body IS NOT NULL',
           )
           .run(cutoff).changes;
         const payloads = this.db.prepare('DELETE FROM payloads WHERE at < ?').run(cutoff).changes;
@@ -231,6 +233,17 @@ function newWriter(path: string): Worker {
   return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`, { eval: true, workerData: { path } });
 }
 
+/** Files written by older versions: chains without their writer's host and pid, records without the instruction column (older records have none). */
+function migrate(db: Database.Database): void {
+  const columns = (table: string): string[] => columnsOf(db, table);
+  if (!columns('chains').includes('pid')) db.exec('ALTER TABLE chains ADD COLUMN host TEXT; ALTER TABLE chains ADD COLUMN pid INTEGER;');
+  if (!columns('records').includes('instruction')) db.exec('ALTER TABLE records ADD COLUMN instruction TEXT;');
+}
+
+function columnsOf(db: Database.Database, table: string): string[] {
+  return (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -241,7 +254,7 @@ function alive(pid: number): boolean {
 }
 
 function withNulls(r: StoredRecord): Record<string, unknown> {
-  return { agent: null, user: null, tenant: null, tool: null, verdict: null, session: null, trace: null, request: null, ...r };
+  return { agent: null, user: null, tenant: null, tool: null, verdict: null, session: null, trace: null, request: null, instruction: null, ...r };
 }
 
 export function storeError(where: string, err: unknown): AuditError {

@@ -19,7 +19,7 @@ db.pragma('synchronous = FULL');
 db.pragma('secure_delete = ON');
 db.pragma('busy_timeout = 2000');
 const insertRecord = db.prepare(
-  'INSERT INTO records (chain, seq, prev, hash, at, kind, agent_id, user_id, tenant, tool, verdict, session, trace, request, body) VALUES (@chain, @seq, @prev, @hash, @at, @kind, @agent, @user, @tenant, @tool, @verdict, @session, @trace, @request, @body)',
+  'INSERT INTO records (chain, seq, prev, hash, at, kind, agent_id, user_id, tenant, tool, verdict, session, trace, request, instruction, body) VALUES (@chain, @seq, @prev, @hash, @at, @kind, @agent, @user, @tenant, @tool, @verdict, @session, @trace, @request, @instruction, @body)',
 );
 const insertPayload = db.prepare('INSERT OR REPLACE INTO payloads (commitment, chain, at, salt, value) VALUES (@commitment, @chain, @at, @salt, @value)');
 const append = db.transaction((m: AppendMessage) => {

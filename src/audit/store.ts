@@ -20,6 +20,8 @@ export interface StoredRecord {
   session?: string | null;
   trace?: string | null;
   request?: string | null;
+  /** The body's instruction ids as `instructionColumn` writes them; an index, derived from the body. */
+  instruction?: string | null;
   /** RFC 8785 bytes as hashed; null once the retention period has removed the payload. */
   body: string | null;
 }
@@ -52,8 +54,13 @@ export interface RecordFilter {
   verdict?: string;
   session?: string;
   trace?: string;
+  /** An instruction id: `KEY=VALUE`, or a VALUE under any allow-listed key (see `instructionNeedle`). */
+  instruction?: string;
   kind?: string;
   chain?: string;
+  /** Position in the chain. */
+  seq?: number;
+  hash?: string;
   from?: Date;
   to?: Date;
   limit?: number;
@@ -92,7 +99,11 @@ export interface AuditStore {
  * The WHERE conditions of a RecordFilter over the records table and their values, in order;
  * `placeholder(n)` writes the n-th parameter as the store's driver wants it (`?` or `$n`).
  */
-export function filterConditions(filter: RecordFilter, placeholder: (n: number) => string): { where: string[]; args: unknown[] } {
+export function filterConditions(
+  filter: RecordFilter,
+  placeholder: (n: number) => string,
+  contains: (column: string, needle: string) => string = (c, n) => `instr(${c}, ${n}) > 0`,
+): { where: string[]; args: unknown[] } {
   const where: string[] = [];
   const args: unknown[] = [];
   const add = (condition: string, value: unknown): void => {
@@ -108,8 +119,14 @@ export function filterConditions(filter: RecordFilter, placeholder: (n: number) 
     ['trace', 'trace'],
     ['kind', 'kind'],
     ['chain', 'chain'],
+    ['seq', 'seq'],
+    ['hash', 'hash'],
   ];
   for (const [key, column] of eq) if (filter[key] !== undefined) add(`${column} =`, filter[key]);
+  if (filter.instruction !== undefined) {
+    args.push(instructionNeedle(filter.instruction));
+    where.push(contains('instruction', placeholder(args.length)));
+  }
   if (filter.from) add('at >=', filter.from.toISOString());
   if (filter.to) add('at <', filter.to.toISOString());
   return { where, args };
@@ -123,7 +140,8 @@ export function columnsOf(body: {
   session?: string;
   trace?: string;
   request?: string;
-}): Pick<StoredRecord, 'agent' | 'user' | 'tenant' | 'tool' | 'verdict' | 'session' | 'trace' | 'request'> {
+  instruction?: Record<string, string>;
+}): Pick<StoredRecord, 'agent' | 'user' | 'tenant' | 'tool' | 'verdict' | 'session' | 'trace' | 'request' | 'instruction'> {
   return {
     agent: body.principal?.agent ?? null,
     user: body.principal?.user ?? null,
@@ -133,5 +151,33 @@ export function columnsOf(body: {
     session: body.session ?? null,
     trace: body.trace ?? null,
     request: body.request ?? null,
+    instruction: instructionColumn(body.instruction),
   };
+}
+
+/**
+ * The instruction column: each `key=value` pair of the body's ids, sorted, each closed by a
+ * newline and the whole opened by one (`\ninstruction.id=i-42\n`), so a lookup is a substring
+ * test: `\nKEY=VALUE\n` for one key, `=VALUE\n` for any. Values are printable (no newline).
+ * The match is a prefilter: `matchesInstruction` confirms it on the body.
+ */
+export function instructionColumn(ids: Record<string, string> | undefined): string | null {
+  if (!ids) return null;
+  const keys = Object.keys(ids).sort();
+  if (keys.length === 0) return null;
+  let column = '\n';
+  for (const key of keys) column += `${key}=${ids[key]}\n`;
+  return column;
+}
+
+/** The substring an instruction filter looks for in the instruction column. */
+export function instructionNeedle(id: string): string {
+  return id.includes('=') ? `\n${id}\n` : `=${id}\n`;
+}
+
+/** Whether a record's instruction ids hold `id` (`KEY=VALUE`, or VALUE under any key). */
+export function matchesInstruction(ids: Record<string, string> | undefined, id: string): boolean {
+  if (!ids) return false;
+  for (const [key, value] of Object.entries(ids)) if (value === id || `${key}=${value}` === id) return true;
+  return false;
 }

@@ -48,6 +48,8 @@ export interface RequestContext {
   sessionId?: string;
   protocolVersion: string;
   traceparent?: string;
+  /** Allow-listed instruction ids (baggage or _meta), e.g. { 'instruction.id': 'i-42' }. */
+  instruction?: Record<string, string>;
   receivedAt: Date;
 }
 
