@@ -10,14 +10,20 @@ import type { AuditStore, RecordFilter, StoredRecord } from '../audit/store.js';
 import type { VerifyReport } from '../audit/verify.js';
 import { verifyStore } from '../audit/verify-store.js';
 import { timeOption, withAuditStore } from './audit-store.js';
+import { findRecord, printShow, printTree, showRecord, traceTree } from './audit-trace.js';
 import { asksForHelp, UsageError } from './usage.js';
 
 const USAGE = `usage:
   toolgate audit verify [STORE] [--trust-key PEM]... [--json]     check the log's hashes, links, checkpoints, seals
   toolgate audit verify --bundle DIR [--trust-key PEM]... [--json] the same, offline, on an exported bundle
   toolgate audit query [STORE] [--user U] [--agent A] [--tool T] [--verdict allow|deny] [--session S] [--trace T]
-                       [--kind K] [--since TIME] [--until TIME] [--limit N] [--json]
+                       [--instruction ID] [--kind K] [--since TIME] [--until TIME] [--limit N] [--json]
   toolgate audit export [STORE] --out DIR                          write an evidence bundle
+  toolgate audit trace TRACE_ID [STORE] [--json]                   the calls one trace caused: session → user → agent → call
+  toolgate audit trace --instruction ID [STORE] [--json]           the same for one instruction (ID: a value under any
+                                                                   instruction key, or KEY=VALUE)
+  toolgate audit show RECORD [STORE] [--json]                      one record (hash, or CHAIN:POSITION), its decision and
+                                                                   outcome, its instruction and trace
 STORE: --config FILE (its audit: section), or --db FILE (SQLite), or --home DIR (DIR/audit.db);
        default: TOOLGATE_HOME or ./.toolgate
 `;
@@ -36,6 +42,7 @@ const OPTIONS = {
   verdict: { type: 'string' },
   session: { type: 'string' },
   trace: { type: 'string' },
+  instruction: { type: 'string' },
   kind: { type: 'string' },
   since: { type: 'string' },
   until: { type: 'string' },
@@ -44,7 +51,7 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-/** `toolgate audit verify|query|export`. Exit 0: fine; 1: the log does not verify; 2: usage or input error. */
+/** `toolgate audit verify|query|export|trace|show`. Exit 0: fine; 1: the log does not verify; 2: usage or input error. */
 export async function runAudit(args: string[]): Promise<number> {
   if (asksForHelp(args)) {
     process.stdout.write(USAGE);
@@ -58,7 +65,7 @@ export async function runAudit(args: string[]): Promise<number> {
     process.stderr.write(`toolgate audit: ${(err as Error).message}\n${USAGE}`);
     return 2;
   }
-  const [command] = positionals;
+  const [command, subject, ...extra] = positionals;
   try {
     switch (command) {
       case 'verify':
@@ -77,6 +84,33 @@ export async function runAudit(args: string[]): Promise<number> {
           );
           return 0;
         });
+      case 'trace': {
+        if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+        if ((subject === undefined) === (values.instruction === undefined)) throw new UsageError('trace needs a TRACE_ID or --instruction ID (one of them)');
+        if (subject !== undefined && !/^[0-9a-f]{32}$/.test(subject)) throw new UsageError(`TRACE_ID is a W3C trace id (32 lowercase hex digits), got "${subject}"`);
+        if (values.instruction === '') throw new UsageError('--instruction needs an ID');
+        const query = subject !== undefined ? { trace: subject } : { instruction: values.instruction! };
+        return await withStore(values, async (store) => {
+          const tree = await traceTree(store, query);
+          if (tree.calls === 0) {
+            process.stderr.write(`toolgate audit trace: no calls recorded for ${subject !== undefined ? `trace ${subject}` : `instruction ${values.instruction}`}\n`);
+            return 1;
+          }
+          return printTree(tree, values.json, (t) => process.stdout.write(t));
+        });
+      }
+      case 'show': {
+        if (subject === undefined) throw new UsageError('show needs a RECORD (its hash, or CHAIN:POSITION)');
+        if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+        return await withStore(values, async (store) => {
+          const row = await findRecord(store, subject);
+          if (!row) {
+            process.stderr.write(`toolgate audit show: no record ${subject} in ${store.location}\n`);
+            return 1;
+          }
+          return printShow(await showRecord(store, row, storeArguments(values)), values.json, (t) => process.stdout.write(t));
+        });
+      }
       default:
         process.stderr.write(`toolgate audit: ${command ? `unknown subcommand "${command}"` : 'missing subcommand'}\n${USAGE}`);
         return 2;
@@ -89,6 +123,16 @@ export async function runAudit(args: string[]): Promise<number> {
 
 async function withStore(values: Values, fn: (store: AuditStore, keysDir: string) => Promise<number>): Promise<number> {
   return withAuditStore({ ...(values.config ? { config: values.config } : {}), ...(values.db ? { db: values.db } : {}), ...(values.home ? { home: values.home } : {}) }, fn);
+}
+
+/** The store options as typed, for the commands `show` suggests. */
+function storeArguments(values: Values): string {
+  const quote = (v: string): string => (/^[\w./:@-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  const parts: string[] = [];
+  if (values.config) parts.push(`--config ${quote(values.config)}`);
+  if (values.db) parts.push(`--db ${quote(values.db)}`);
+  if (values.home) parts.push(`--home ${quote(values.home)}`);
+  return parts.join(' ');
 }
 
 function trustedPems(values: Values): string[] | undefined {
@@ -132,7 +176,7 @@ function printReport(report: VerifyReport & { manifestSigned?: boolean }, json?:
 
 function filterFrom(values: Values): RecordFilter {
   const filter: RecordFilter = {};
-  for (const key of ['user', 'agent', 'tool', 'verdict', 'session', 'trace', 'kind'] as const) if (values[key] !== undefined) filter[key] = values[key];
+  for (const key of ['user', 'agent', 'tool', 'verdict', 'session', 'trace', 'instruction', 'kind'] as const) if (values[key] !== undefined) filter[key] = values[key];
   if (values.since) filter.from = timeOption(values.since, '--since');
   if (values.until) filter.to = timeOption(values.until, '--until');
   if (values.limit) {
