@@ -250,6 +250,17 @@ suite('PostgreSQL', async () => {
   };
 });
 
+describe('--help', () => {
+  test('audit trace --help and audit show --help print the usage with both verbs, exit 0', async () => {
+    for (const verb of ['trace', 'show']) {
+      const r = await cli(verb, '--help');
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /toolgate audit trace TRACE_ID .*\n\s+toolgate audit trace --instruction ID/);
+      assert.match(r.out, /toolgate audit show RECORD/);
+    }
+  });
+});
+
 describe('the instruction column on a file from before it', () => {
   test('opening an older SQLite file adds the column; read-only before that, a lookup finds nothing instead of failing', async () => {
     const dir = tempDir('toolgate-trace-old-');

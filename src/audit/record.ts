@@ -134,9 +134,13 @@ function traceId(traceparent: string | undefined): string | undefined {
   return parts.length >= 4 && /^[0-9a-f]{32}$/.test(parts[1]!) ? parts[1] : undefined;
 }
 
+/** The ids with any value that looks like a credential replaced by `$redacted:<detector>` (the field stays a string map). */
 function scrubbed(ids: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of Object.keys(ids)) out[key] = withoutSecrets(ids[key]) as string;
+  for (const key of Object.keys(ids)) {
+    const value = withoutSecrets(ids[key], key);
+    out[key] = typeof value === 'string' ? value : `$redacted:${(value as { detector?: string }).detector ?? 'secret'}`;
+  }
   return out;
 }
 

@@ -54,7 +54,7 @@ export interface RecordFilter {
   verdict?: string;
   session?: string;
   trace?: string;
-  /** An instruction id: `KEY=VALUE`, or a VALUE under any allow-listed key (see `instructionNeedle`). */
+  /** An instruction id: `KEY=VALUE`, or a VALUE under any allow-listed key (see `instructionNeedle`); exact. */
   instruction?: string;
   kind?: string;
   chain?: string;
@@ -156,28 +156,35 @@ export function columnsOf(body: {
 }
 
 /**
- * The instruction column: each `key=value` pair of the body's ids, sorted, each closed by a
- * newline and the whole opened by one (`\ninstruction.id=i-42\n`), so a lookup is a substring
- * test: `\nKEY=VALUE\n` for one key, `=VALUE\n` for any. Values are printable (no newline).
- * The match is a prefilter: `matchesInstruction` confirms it on the body.
+ * The instruction column: each pair of the body's ids as `key<TAB>value`, sorted by key, each
+ * closed by a newline and the whole opened by one (`\ninstruction.id\ti-42\n`). Ids are
+ * printable, so a tab only ever separates a key from its value and a lookup is an exact
+ * substring test: `\tVALUE\n` for a value under any key, `\nKEY\tVALUE\n` for one key. (A tab or
+ * newline inside an id, should one get this far, is written as a space.)
  */
 export function instructionColumn(ids: Record<string, string> | undefined): string | null {
   if (!ids) return null;
   const keys = Object.keys(ids).sort();
   if (keys.length === 0) return null;
   let column = '\n';
-  for (const key of keys) column += `${key}=${ids[key]}\n`;
+  for (const key of keys) column += `${flat(key)}\t${flat(ids[key]!)}\n`;
   return column;
 }
 
-/** The substring an instruction filter looks for in the instruction column. */
-export function instructionNeedle(id: string): string {
-  return id.includes('=') ? `\n${id}\n` : `=${id}\n`;
+function flat(text: string): string {
+  return /[\t\n]/.test(text) ? text.replace(/[\t\n]/g, ' ') : text;
 }
 
-/** Whether a record's instruction ids hold `id` (`KEY=VALUE`, or VALUE under any key). */
+/** The substring an instruction filter looks for: `KEY=VALUE` names the key (split at the first `=`), anything else is a value under any key. */
+export function instructionNeedle(id: string): string {
+  const eq = id.indexOf('=');
+  return eq > 0 ? `\n${flat(id.slice(0, eq))}\t${flat(id.slice(eq + 1))}\n` : `\t${flat(id)}\n`;
+}
+
+/** Whether a record's instruction ids hold `id`, read as `instructionNeedle` reads it. */
 export function matchesInstruction(ids: Record<string, string> | undefined, id: string): boolean {
   if (!ids) return false;
-  for (const [key, value] of Object.entries(ids)) if (value === id || `${key}=${value}` === id) return true;
-  return false;
+  const eq = id.indexOf('=');
+  if (eq > 0) return Object.hasOwn(ids, id.slice(0, eq)) && ids[id.slice(0, eq)] === id.slice(eq + 1);
+  return Object.values(ids).includes(id);
 }

@@ -17,6 +17,7 @@ Usage:
   toolgate token --agent ID [--user ID] [--scope "a b"]   print a development-issuer token the demo gateway accepts
   toolgate keys rotate|jwks [--config FILE]   rotate the per-call token signing key (old key kept for the overlap) or print the JWKS
   toolgate audit verify|query|export [--config FILE]   check the audit log (or --bundle DIR offline), search it, export an evidence bundle
+  toolgate audit trace ID|--instruction ID, show RECORD [--config FILE]   the calls one trace or instruction caused; one record back to its call
   toolgate policy validate|test FILE|explain --config FILE   check the Cedar policies against the live catalog, run a test table, explain one decision
   toolgate policy suggest|shadow|promote --config FILE   a minimal policy set from observed calls, its disagreements in shadow mode, enforce it
   toolgate report usage|scopes --config FILE [--since T] [--until T]   tools granted vs used per agent (--by, --json, --html FILE); scopes allowed calls needed
