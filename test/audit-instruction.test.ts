@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import pg from 'pg';
 import { trustedKeys } from '../src/audit/checkpoint.js';
+import { PostgresAuditStore } from '../src/audit/postgres-store.js';
 import { SqliteAuditStore } from '../src/audit/sqlite-store.js';
 import { instructionColumn } from '../src/audit/store.js';
 import { verifyStore } from '../src/audit/verify-store.js';
@@ -57,5 +59,30 @@ test('instruction ids: on decision and outcome, secrets scrubbed, column derived
     await reader.close();
   } finally {
     dir.remove();
+  }
+});
+
+test('PostgreSQL: a schema from before the column is read as having no instruction ids, and gets the column when opened for writing', async () => {
+  const url = process.env.TOOLGATE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `instr_t${process.pid}_${Date.now().toString(36)}`;
+  const admin = new pg.Pool({ connectionString: url, max: 1 });
+  try {
+    await admin.query(
+      `CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.records (chain text NOT NULL, seq bigint NOT NULL, prev text NOT NULL, hash text NOT NULL, at text NOT NULL, kind text NOT NULL, agent_id text, user_id text, tenant text, tool text, verdict text, session text, trace text, request text, body text, PRIMARY KEY (chain, seq));
+       INSERT INTO ${schema}.records (chain, seq, prev, hash, at, kind, body) VALUES ('c', 0, '0', 'h', '2026-01-01T00:00:00.000Z', 'chain.start', '{}')`,
+    );
+    const old = new PostgresAuditStore(url, schema, { readonly: true });
+    await old.open();
+    assert.deepEqual(await old.query({ instruction: 'i-42' }), []);
+    assert.equal((await old.query({})).length, 1, 'the older rows still read');
+    await old.close();
+    const writer = new PostgresAuditStore(url, schema);
+    await writer.open();
+    await writer.close();
+    const columns = await admin.query("SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'records'", [schema]);
+    assert.ok(columns.rows.some((r) => r.column_name === 'instruction'));
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
   }
 });

@@ -20,6 +20,8 @@ export class PostgresAuditStore implements AuditStore {
   /** One connection for all writes: it holds the advisory locks. */
   private writer?: pg.PoolClient;
   private readonly ownChains = new Set<string>();
+  /** False on a schema from before the instruction column, opened read-only (it cannot be migrated). */
+  private hasInstruction = true;
   private writerLost = false;
 
   constructor(
@@ -41,7 +43,10 @@ export class PostgresAuditStore implements AuditStore {
     this.pool.on('error', () => undefined);
     try {
       if (this.options.readonly) {
-        await this.pool.query('SELECT 1');
+        const found = await this.pool.query("SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'records' AND column_name = 'instruction'", [
+          this.schema,
+        ]);
+        this.hasInstruction = found.rowCount !== 0;
         return;
       }
       this.writer = await this.pool.connect();
@@ -173,6 +178,7 @@ export class PostgresAuditStore implements AuditStore {
   }
 
   async query(filter: RecordFilter): Promise<StoredRecord[]> {
+    if (filter.instruction !== undefined && !this.hasInstruction) return [];
     const { where, args } = filterConditions(
       filter,
       (n) => `$${n}`,
@@ -180,7 +186,7 @@ export class PostgresAuditStore implements AuditStore {
     );
     args.push(filter.limit ?? 1000);
     const rows = await this.read<StoredRecord & { seq: string }>(
-      `SELECT chain, seq, prev, hash, at, kind, agent_id AS agent, user_id AS "user", tenant, tool, verdict, session, trace, request, instruction, body FROM ${this.schema}.records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, chain, seq LIMIT $${args.length}`,
+      `SELECT chain, seq, prev, hash, at, kind, agent_id AS agent, user_id AS "user", tenant, tool, verdict, session, trace, request, ${this.hasInstruction ? 'instruction' : 'NULL AS instruction'}, body FROM ${this.schema}.records ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at, chain, seq LIMIT $${args.length}`,
       args,
     );
     return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
