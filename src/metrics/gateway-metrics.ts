@@ -166,7 +166,14 @@ export class GatewayMetrics implements CallMetricsSink {
     let children = byTool.get(tool);
     if (!children) {
       children = [];
-      for (const v of VERDICTS) for (const o of OUTCOMES) children.push(this.calls.labels(upstream, tool, v, o));
+      for (const v of VERDICTS) {
+        for (const o of OUTCOMES) {
+          // Created at zero, so a rate starts from the first call rather than the second.
+          const child = this.calls.labels(upstream, tool, v, o);
+          child.inc(0);
+          children.push(child);
+        }
+      }
       byTool.set(tool, children);
     }
     return children[VERDICTS.indexOf(verdict) * OUTCOMES.length + OUTCOMES.indexOf(outcome)]!;

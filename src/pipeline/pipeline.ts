@@ -138,7 +138,7 @@ export class Pipeline {
       if (probe && seen !== true) probe.outcome = 'refused';
       if (seen !== true && seen.by === 'server access') return await this.refuseServerAccess(caller, invocation, seen.scopes, ctx);
       if (!item.offered) return notFound(request.id, request.method, invocation.exposedName);
-      if (seen !== true) return await this.refuseHidden(caller, item, ctx);
+      if (seen !== true) return await this.refuseHidden(caller, item, ctx, probe);
       // 2. Validate: the params can be recorded and walked; a tool's arguments fit its own
       // inputSchema, before policy reads them.
       stage = 'validate';
@@ -261,9 +261,14 @@ export class Pipeline {
    * Hidden by policy: answered like an unknown name, but the attempt and the policy that hid it
    * are audited. The exception: hidden only for want of a scope the caller can ask for → 403.
    */
-  private async refuseHidden(caller: Downstream, item: RoutedItem, ctx: RequestContext): Promise<JsonRpcResponse> {
+  private async refuseHidden(caller: Downstream, item: RoutedItem, ctx: RequestContext, probe: CallProbe | undefined): Promise<JsonRpcResponse> {
     const { invocation, request } = item;
+    probe?.skip();
     const decision = await this.stages.policy.decide(caller.principal, invocation, ctx);
+    if (probe) {
+      probe.lap('authorize');
+      probe.verdict = decision.verdict === 'allow' ? 'allow' : 'deny';
+    }
     await this.stages.audit.record(hiddenEvent(caller, ctx, invocation, decision));
     const fix = this.stages.policy.scopesToCall?.(caller.principal, item.kind.visibility, invocation.upstream, invocation.target);
     if (fix && fix.length > 0) throw new InsufficientScope(fix, `policy: ${invocation.exposedName} needs scope ${fix.join(' ')}`);
