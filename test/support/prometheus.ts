@@ -23,11 +23,8 @@ export interface PrometheusHandle {
   stop(): Promise<void>;
 }
 
-export function prometheusInstalled(): boolean {
-  return existsSync(PROMETHEUS_BINARY);
-}
-
 export async function startPrometheus(target: { host: string; metricsPath: string; bearer: string }): Promise<PrometheusHandle> {
+  if (!existsSync(PROMETHEUS_BINARY)) throw new Error(`no Prometheus at ${PROMETHEUS_BINARY}: apt-get install prometheus (.ci/run does), or set PROMETHEUS_BINARY`);
   const dir = mkdtempSync(join(tmpdir(), 'toolgate-prometheus-'));
   const config = join(dir, 'prometheus.yml');
   writeFileSync(
