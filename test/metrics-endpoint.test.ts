@@ -92,6 +92,34 @@ describe('/metrics with an admin token, real authentication and the chained audi
   });
 });
 
+test('a refusal by a limit is counted under the limit: sessions_per_principal 1, a second initialize', async () => {
+  const crm = await startCrmServer({ port: 0 });
+  const gateway = await gatewayWith(`${ADMIN_YAML}limits:\n  sessions_per_principal: 1\nupstreams:\n  - id: crm\n    url: ${crm.url}\n`);
+  try {
+    const initialize = async (): Promise<number> => {
+      const res = await fetch(gateway.url, {
+        method: 'POST',
+        headers: MCP_HEADERS,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'limit', version: '1' } },
+        }),
+      });
+      await res.text();
+      return res.status;
+    };
+    assert.equal(await initialize(), 200);
+    assert.equal(await initialize(), 429);
+    const text = (await scrape(gateway, `Bearer ${ADMIN_TOKEN}`)).text;
+    assert.equal(sample(text, 'toolgate_limit_refusals_total{limit="sessions_per_principal"}'), 1);
+  } finally {
+    await gateway.close();
+    await crm.close();
+  }
+});
+
 describe('/metrics does not exist', () => {
   let crm: CrmServerHandle;
   before(async () => {

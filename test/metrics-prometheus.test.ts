@@ -4,6 +4,8 @@
  * Prometheus's own query API.
  */
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -99,6 +101,15 @@ describe('Prometheus scraping the gateway during traffic', () => {
     assert.equal(count, DENIED + ALLOWED, 'every call that reached policy was timed once');
     const op = await prometheus.value('histogram_quantile(0.99, sum by (le) (mcp_server_operation_duration_seconds_bucket{mcp_method_name="tools/call"}))');
     assert.ok(op !== undefined && Number.isFinite(op) && op > 0, `p99 of tools/call: ${op}`);
+  });
+
+  test('a refused policy reload is counted, and Prometheus sees it', async () => {
+    assert.equal(await prometheus.value('sum(toolgate_policy_reloads_total)'), undefined, 'no reload yet');
+    // Not Cedar: the watcher reloads, the reload is refused, the previous set stays in force.
+    appendFileSync(join(world.policyDir, 'crm.cedar'), '\npermit (principal, action, resource) unless {;\n');
+    const q = 'toolgate_policy_reloads_total{result="refused"}';
+    const refused = await waitFor(async () => (await prometheus.value(q)) === 1 && 1, { what: `${q} = 1`, timeoutMs: 15_000, intervalMs: 200 });
+    assert.equal(refused, 1);
   });
 
   test('the upstream is up and the open session is counted', async () => {
