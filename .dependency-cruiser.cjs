@@ -5,8 +5,8 @@
  *   cli → assembly (src/*.ts) → least-privilege → listener → mcp → pipeline → stages
  *   (identity, policy, credentials, audit: siblings that never import each other) → upstream → catalog
  * Foundations, importable from anywhere and importing only each other: protocol, config (and each
- * stage's own config section), the stage seams (pipeline/stages.ts and friends), log, errors and
- * the verifier package.
+ * stage's own config section), the stage seams (pipeline/stages.ts and friends), metrics (the
+ * sink the stages report to, like the audit sink), log, errors and the verifier package.
  */
 const STAGE_CONFIG = '^src/(identity|policy|credentials|audit)/(?:config|settings)\\.ts$';
 const FOUNDATION = [
@@ -15,6 +15,7 @@ const FOUNDATION = [
   STAGE_CONFIG,
   '^src/pipeline/(stages|rejections|pass-through)\\.ts$',
   '^src/(log|errors|version)\\.ts$',
+  '^src/metrics/',
   '^packages/verify/',
 ];
 const LAYERS = [

@@ -22,6 +22,8 @@ import { Router } from './mcp/router.js';
 import { SessionStore } from './mcp/session-store.js';
 import { StatelessEndpoint } from './mcp/stateless.js';
 import { SubscriptionTable } from './mcp/subscriptions.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { MeteredAudit } from './metrics/metered-audit.js';
 import { allowEverything, anonymousIdentity, MemoryAuditSink, noCredential } from './pipeline/pass-through.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { AuditSink, CredentialStage, IdentityStage, PolicyStage } from './pipeline/stages.js';
@@ -63,6 +65,8 @@ export interface RunningGateway {
   policy?: CedarPolicyStage;
   /** The tamper-evident audit log, unless the options injected another sink. */
   auditLog?: ChainedAuditLog;
+  /** The Prometheus metrics (served at /metrics to the admin), unless `metrics: { enabled: false }`. */
+  metrics?: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -93,8 +97,17 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     throw new StartupError((err as { code?: string }).code ?? 'ERR_AUDIT', `audit: ${(err as Error).message}`);
   }
   if (auditLog) opened.push('the audit log', () => auditLog.close());
+  // Kept unless switched off; the gauges read the parts below when scraped.
+  const metrics = config.metrics?.enabled === false ? undefined : new GatewayMetrics();
+  if (metrics && auditLog) {
+    const log = auditLog;
+    log.onCommit = (seconds) => metrics.auditCommitted(seconds);
+    metrics.observe({ auditQueueDepth: () => log.queueDepth, checkpointAgeSeconds: () => log.checkpointAgeSeconds() });
+  }
   // Every refusal any stage records also gets one line in the gateway's log, with its reason.
-  const audit = new RefusalLog(options.audit ?? auditLog ?? new MemoryAuditSink(), logger);
+  const refusals = new RefusalLog(options.audit ?? auditLog ?? new MemoryAuditSink(), logger);
+  // Failed authentications and limit refusals are counted from the records the stages write.
+  const audit = metrics ? new MeteredAudit(refusals, metrics) : refusals;
   const policy = options.policy ?? allowEverything;
   // Beyond loopback, no authentication must be a written decision (auth: { mode: none }).
   const unsafe = unsafeWithoutAuth(config, options.identity !== undefined);
@@ -105,7 +118,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
   } catch (err) {
     throw new StartupError('ERR_AUTH_CONFIG', `auth: ${(err as Error).message}`);
   }
-  const identity = options.identity ?? identityLayer.identity ?? anonymousIdentity;
+  const identity = timedIdentity(options.identity ?? identityLayer.identity ?? anonymousIdentity, metrics);
   // The operator's secret for the detailed status; a missing or weak token file stops start-up.
   let admin: AdminCredential | undefined;
   try {
@@ -166,6 +179,16 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     }
     const running = policyRuntime;
     opened.push('the policy watchers', () => running.close());
+    if (metrics) {
+      const stage = running.stage;
+      const reload = stage.reload.bind(stage);
+      stage.reload = () => {
+        const ok = reload();
+        metrics.policyReloaded(ok);
+        return ok;
+      };
+      metrics.observe({ shadowDisagreements: () => running.status().shadowDisagreements });
+    }
   }
 
   const pipeline = new Pipeline(registry, {
@@ -174,10 +197,16 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     audit,
     serverAccess: identityLayer.serverAccess,
     ...(policyRuntime ? { arguments: policyRuntime.arguments } : {}),
+    ...(metrics ? { metrics } : {}),
   });
   const router = new Router(registry, pipeline, subscriptions, logger);
   const serverInfo = { name: 'toolgate', version: VERSION };
   const limits = new PrincipalLimits(config.limits ?? LIMIT_DEFAULTS, limitRefusalRecorder(audit, logger));
+  metrics?.observe({
+    sessionsOpen: () => sessions.size,
+    streamsOpen: () => limits.openStreams(),
+    upstreams: () => [...registry.clients.values()].map((c) => ({ id: c.id, up: c.state === 'ready' })),
+  });
   const stateless = new StatelessEndpoint(router, { serverInfo, capabilities: MODERN_CAPABILITIES, limits });
   const endpoint = new McpEndpoint(
     sessions,
@@ -215,6 +244,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
       health: () => ({ status: 200, body: { status: 'ok', version: VERSION } }),
       readiness: () => gatewayReadiness(registry, auditLog, policyRuntime),
       ...(admin ? { admin } : {}),
+      ...(metrics ? { metrics: () => metrics.scrape() } : {}),
       documents: (path) => identityLayer.document(path, config.listener.path) ?? credentialsRuntime?.document(path),
     },
     { check: (req) => guard.check(req) } as OriginGuard,
@@ -258,6 +288,23 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     ...(config.listener.tls ? { tls: tlsStats } : {}),
     ...(policyRuntime ? { policy: policyRuntime.stage } : {}),
     ...(auditLog ? { auditLog } : {}),
+    ...(metrics ? { metrics } : {}),
     close: () => opened.closeAll(),
+  };
+}
+
+/** Times each authentication (the `authenticate` stage) when metrics are kept. */
+function timedIdentity(identity: IdentityStage, metrics: GatewayMetrics | undefined): IdentityStage {
+  if (!metrics) return identity;
+  return {
+    authenticate: (req) => {
+      const started = performance.now();
+      const done = identity.authenticate(req);
+      void done.then(
+        () => metrics.stage('authenticate', (performance.now() - started) / 1000),
+        () => undefined,
+      );
+      return done;
+    },
   };
 }

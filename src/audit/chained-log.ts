@@ -68,6 +68,10 @@ export class ChainedAuditLog implements AuditSink {
   private preparedSeq = -1;
   private preparedHead = GENESIS;
   private checkpointed = -1;
+  /** When the last checkpoint was signed (ms since the epoch); undefined before the first. */
+  private checkpointedAt: number | undefined;
+  /** Told how long each group commit's store write took (metrics). */
+  onCommit: ((seconds: number) => void) | undefined;
   private queue: Queued[] = [];
   private writing: Promise<void> | undefined;
   private scheduled = false;
@@ -140,6 +144,16 @@ export class ChainedAuditLog implements AuditSink {
     });
   }
 
+  /** Records waiting for a commit (not the one on its way). */
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** Seconds since the last checkpoint was signed; undefined before the first. */
+  checkpointAgeSeconds(): number | undefined {
+    return this.checkpointedAt === undefined ? undefined : (Date.now() - this.checkpointedAt) / 1000;
+  }
+
   /** For /readyz. */
   readiness(): { ready: boolean; body: Record<string, unknown> } {
     const body: Record<string, unknown> = { state: this.state, store: this.store.kind, location: this.store.location, chain: this.chain, position: this.seq };
@@ -171,6 +185,7 @@ export class ChainedAuditLog implements AuditSink {
     const position = this.seq;
     await this.store.addCheckpoint(signCheckpoint({ chain: this.chain, position, head: this.head, at: new Date().toISOString() }, this.keys.signing, this.keys.keyId));
     this.checkpointed = Math.max(this.checkpointed, position);
+    this.checkpointedAt = Date.now();
   }
 
   private async drain(): Promise<void> {
@@ -227,8 +242,10 @@ export class ChainedAuditLog implements AuditSink {
     const rows = batch.map((q) => q.row!);
     const payloads: PayloadRow[] = [];
     for (const q of batch) for (const c of q.commitments) payloads.push({ commitment: c.commitment, chain: this.chain, at: q.row!.at, salt: c.salt, value: c.value });
+    const started = performance.now();
     try {
       await this.store.append(rows, payloads);
+      this.onCommit?.((performance.now() - started) / 1000);
     } catch (err) {
       this.fail(err, batch);
       // What is still queued was linked to records that are not durable: link it again.

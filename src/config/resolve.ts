@@ -4,6 +4,7 @@ import { resolveCredentials, upstreamCredentialKeys } from '../credentials/confi
 import { resolvePolicy } from '../policy/config.js';
 import { resolveAdmin } from './admin.js';
 import { resolveLimits } from './limits.js';
+import { resolveMetrics } from './metrics.js';
 import type { ConfigFile } from './schema.js';
 import type { AuthConfig, GatewayConfig, ListenerConfig, TlsConfig, UpstreamConfig } from './types.js';
 
@@ -27,6 +28,7 @@ export function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     ...(file.audit === undefined ? {} : { audit: resolveAudit(file.audit, folder) }),
     ...(file.limits === undefined ? {} : { limits: resolveLimits(file.limits) }),
     ...(file.admin === undefined ? {} : { admin: resolveAdmin(file.admin, folder) }),
+    ...(file.metrics === undefined ? {} : { metrics: resolveMetrics(file.metrics) }),
   };
 }
 

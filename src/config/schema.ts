@@ -3,6 +3,7 @@ import { auditSection } from '../audit/config.js';
 import { policySection } from '../policy/config.js';
 import { adminSection } from './admin.js';
 import { limitsSection } from './limits.js';
+import { metricsSection } from './metrics.js';
 
 /**
  * The config file as written (snake_case keys), after `${VAR}` interpolation. Every object is
@@ -355,6 +356,7 @@ export const configFileSchema = z.strictObject(
     audit: optional(auditSection),
     limits: optional(limitsSection),
     admin: optional(adminSection),
+    metrics: optional(metricsSection),
     upstreams: z.array(upstream, { error: 'expected a list of upstreams' }).min(1, { error: 'expected a list of at least one upstream' }),
   },
   { error: 'expected a mapping with listener and upstreams' },

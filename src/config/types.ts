@@ -2,6 +2,7 @@ import type { AuditSettings } from '../audit/config.js';
 import type { PolicySettings } from '../policy/settings.js';
 import type { AdminSettings } from './admin.js';
 import type { LimitsConfig } from './limits.js';
+import type { MetricsSettings } from './metrics.js';
 /**
  * The validated gateway configuration. Produced only by src/config/load.ts; every other module
  * receives this shape and never reads YAML or the environment itself.
@@ -23,6 +24,8 @@ export interface GatewayConfig {
   audit?: AuditSettings;
   /** Absent when the file has no `admin:` section: no admin endpoint, the probes answer status only. */
   admin?: AdminSettings;
+  /** Absent when the file has no `metrics:` section: metrics are kept (METRICS_DEFAULTS). */
+  metrics?: MetricsSettings;
 }
 
 export interface ListenerConfig {

@@ -100,6 +100,13 @@ export class PrincipalLimits {
     this.release(u);
   }
 
+  /** Streams open across every principal (read when metrics are scraped, not per call). */
+  openStreams(): number {
+    let n = 0;
+    for (const u of this.usage.values()) n += u.streams;
+    return n;
+  }
+
   /** Takes a stream slot; false (and recorded) past `streams_per_principal`. */
   openStream(u: PrincipalUsage, principal: Principal, method: string, sessionId: string | undefined): boolean {
     if (u.streams >= this.config.streamsPerPrincipal) {

@@ -4,6 +4,7 @@
  * `visible` the same way; why the stages run in this order is in README.md.
  */
 import { createHash } from 'node:crypto';
+import { type CallMetricsSink, CallProbe } from '../metrics/call-probe.js';
 import { type ItemKind, TOOLS, type VisibilityKind } from '../protocol/item-kinds.js';
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, resultResponse } from '../protocol/jsonrpc.js';
 import type { CallSink } from '../upstream/client.js';
@@ -21,6 +22,8 @@ export interface PipelineStages {
   serverAccess?: ServerAccess;
   /** Tool-argument validation against inputSchema; absent: none. */
   arguments?: ArgumentCheck;
+  /** Call counts and step durations; absent: nothing is measured. */
+  metrics?: CallMetricsSink;
 }
 
 /** One item a request routes to, as the downstream side resolved it. */
@@ -105,6 +108,21 @@ export class Pipeline {
    * — is recorded as a denial with its reason and answered with a JSON-RPC error.
    */
   async call(caller: Downstream, channel: ReplyChannel, item: RoutedItem, ctx: RequestContext, signal: AbortSignal): Promise<JsonRpcResponse> {
+    const metrics = this.stages.metrics;
+    if (!metrics) return this.run(caller, channel, item, ctx, signal, undefined);
+    // Unknown names are counted under '' (a client's guess never becomes a label value).
+    const probe = new CallProbe(metrics, item.request.method, item.invocation.upstream, item.offered ? item.invocation.target : '');
+    try {
+      return await this.run(caller, channel, item, ctx, signal, probe);
+    } catch (err) {
+      probe.outcome = err instanceof InsufficientScope ? 'refused' : 'not_forwarded';
+      throw err;
+    } finally {
+      probe.end();
+    }
+  }
+
+  private async run(caller: Downstream, channel: ReplyChannel, item: RoutedItem, ctx: RequestContext, signal: AbortSignal, probe: CallProbe | undefined): Promise<JsonRpcResponse> {
     const { invocation, request } = item;
     // 0. Shape, before anything serialises, hashes or walks the params: a value no record can
     // hold is replaced by a placeholder in every record of this call, so each one is writable.
@@ -116,15 +134,20 @@ export class Pipeline {
     try {
       // 1. Visible: before anything reads the arguments, so a hidden item cannot be probed.
       const seen = this.visible(caller.principal, item.kind.visibility, invocation.upstream, invocation.target);
+      probe?.lap('visible');
+      if (probe && seen !== true) probe.outcome = 'refused';
       if (seen !== true && seen.by === 'server access') return await this.refuseServerAccess(caller, invocation, seen.scopes, ctx);
       if (!item.offered) return notFound(request.id, request.method, invocation.exposedName);
-      if (seen !== true) return await this.refuseHidden(caller, item, ctx);
+      if (seen !== true) return await this.refuseHidden(caller, item, ctx, probe);
       // 2. Validate: the params can be recorded and walked; a tool's arguments fit its own
       // inputSchema, before policy reads them.
       stage = 'validate';
+      if (unfit !== undefined && probe) probe.outcome = 'refused';
       if (unfit !== undefined) return await this.refuse(caller, item, ctx, unfit, errorResponse(request.id, ErrorCode.InvalidParams, `Invalid params: ${unfit}`));
       const problem = item.kind === TOOLS ? this.stages.arguments?.check(item.inputSchema, invocation.arguments) : undefined;
+      probe?.lap('validate');
       if (problem) {
+        if (probe) probe.outcome = 'refused';
         await this.stages.audit.record(argumentsEvent(caller, ctx, invocation, problem));
         const text = `Invalid arguments for tool ${invocation.exposedName}: ${problem.field ? `${problem.field} ` : ''}${problem.message}`;
         return resultResponse(request.id, { content: [{ type: 'text', text }], isError: true });
@@ -136,11 +159,18 @@ export class Pipeline {
       stage = 'authorize';
       const decided = this.stages.policy.decide(caller.principal, invocation, ctx);
       const decision = decided instanceof Promise ? await decided : decided;
+      if (probe) {
+        probe.lap('authorize');
+        probe.verdict = decision.verdict === 'allow' ? 'allow' : 'deny';
+        if (decision.verdict !== 'allow') probe.outcome = 'refused';
+      }
       try {
         decisionRef = (await this.stages.audit.record(decisionEvent(caller, ctx, invocation, decision))) || undefined;
       } catch {
+        if (probe) probe.outcome = 'not_forwarded';
         return notRecorded(request.id);
       }
+      probe?.lap('audit_commit');
       if (decisionRef) invocation.auditRef = decisionRef;
       if (decision.verdict !== 'allow' && decision.missingScopes && decision.missingScopes.length > 0)
         throw new InsufficientScope(decision.missingScopes, `policy denied: needs ${decision.missingScopes.join(' ')}`);
@@ -150,6 +180,7 @@ export class Pipeline {
       const headers = await this.stages.credentials.credentialFor(caller.principal, invocation, ctx);
       if (ctx.traceparent) headers.traceparent = ctx.traceparent;
       headers['x-request-id'] = ctx.requestId;
+      probe?.lap('credential');
       // 5. Forward, relaying what the upstream says meanwhile.
       stage = 'forward';
       const ref = decisionRef;
@@ -172,6 +203,10 @@ export class Pipeline {
       const started = performance.now();
       const response = await client.forward(request, { sink, headers, signal });
       const latencyMs = performance.now() - started;
+      if (probe) {
+        probe.lap('upstream');
+        probe.outcome = 'error' in response ? 'error' : (response as { result: { isError?: unknown } }).result.isError === true ? 'tool_error' : 'ok';
+      }
       // 6. Record: the call has happened; the outcome record (serialising and hashing the result)
       // runs after the answer is on its way, and its failure (the sink logs it) must not turn a
       // completed call into an error for the client.
@@ -179,6 +214,7 @@ export class Pipeline {
       return response;
     } catch (err) {
       if (err instanceof InsufficientScope || err instanceof AuditError) throw err;
+      if (probe) probe.outcome = stage === 'forward' ? 'error' : 'not_forwarded';
       return this.failed(caller, item, ctx, stage, err, decisionRef);
     }
   }
@@ -225,9 +261,14 @@ export class Pipeline {
    * Hidden by policy: answered like an unknown name, but the attempt and the policy that hid it
    * are audited. The exception: hidden only for want of a scope the caller can ask for → 403.
    */
-  private async refuseHidden(caller: Downstream, item: RoutedItem, ctx: RequestContext): Promise<JsonRpcResponse> {
+  private async refuseHidden(caller: Downstream, item: RoutedItem, ctx: RequestContext, probe: CallProbe | undefined): Promise<JsonRpcResponse> {
     const { invocation, request } = item;
+    probe?.skip();
     const decision = await this.stages.policy.decide(caller.principal, invocation, ctx);
+    if (probe) {
+      probe.lap('authorize');
+      probe.verdict = decision.verdict === 'allow' ? 'allow' : 'deny';
+    }
     await this.stages.audit.record(hiddenEvent(caller, ctx, invocation, decision));
     const fix = this.stages.policy.scopesToCall?.(caller.principal, item.kind.visibility, invocation.upstream, invocation.target);
     if (fix && fix.length > 0) throw new InsufficientScope(fix, `policy: ${invocation.exposedName} needs scope ${fix.join(' ')}`);
