@@ -5,6 +5,7 @@ import { resolvePolicy } from '../policy/config.js';
 import { resolveAdmin } from './admin.js';
 import { resolveLimits } from './limits.js';
 import type { ConfigFile } from './schema.js';
+import { resolveTrace } from './trace.js';
 import type { AuthConfig, GatewayConfig, ListenerConfig, TlsConfig, UpstreamConfig } from './types.js';
 
 /**
@@ -26,6 +27,7 @@ export function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     ...(file.policy === undefined ? {} : { policy: resolvePolicy(file.policy, folder) }),
     ...(file.audit === undefined ? {} : { audit: resolveAudit(file.audit, folder) }),
     ...(file.limits === undefined ? {} : { limits: resolveLimits(file.limits) }),
+    ...(file.trace === undefined ? {} : { trace: resolveTrace(file.trace) }),
     ...(file.admin === undefined ? {} : { admin: resolveAdmin(file.admin, folder) }),
   };
 }

@@ -3,6 +3,7 @@ import { auditSection } from '../audit/config.js';
 import { policySection } from '../policy/config.js';
 import { adminSection } from './admin.js';
 import { limitsSection } from './limits.js';
+import { traceSection } from './trace.js';
 
 /**
  * The config file as written (snake_case keys), after `${VAR}` interpolation. Every object is
@@ -354,6 +355,7 @@ export const configFileSchema = z.strictObject(
     credentials: optional(credentials),
     audit: optional(auditSection),
     limits: optional(limitsSection),
+    trace: optional(traceSection),
     admin: optional(adminSection),
     upstreams: z.array(upstream, { error: 'expected a list of upstreams' }).min(1, { error: 'expected a list of at least one upstream' }),
   },
