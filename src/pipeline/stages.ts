@@ -47,7 +47,12 @@ export interface RequestContext {
   requestId: string;
   sessionId?: string;
   protocolVersion: string;
+  /** W3C traceparent, only a valid one (from the headers or the message's `_meta`). */
   traceparent?: string;
+  /** W3C tracestate, only within the W3C limits and only with the traceparent it came with. */
+  tracestate?: string;
+  /** The instruction the call serves: the allow-listed baggage / `_meta` keys (`trace.instruction_keys`), values printable, at most 256 characters. */
+  instruction?: Record<string, string>;
   receivedAt: Date;
 }
 
