@@ -19,6 +19,7 @@ import { type CrmServerHandle, startCrmServer } from '../examples/crm/server.js'
 import type { RunningGateway } from '../src/gateway.js';
 import { traceContextDropped } from '../src/mcp/trace-context.js';
 import { acceptAnyBearerForTests } from './support/bearer-identity.js';
+import { fixtureCommand } from './support/fixture-command.js';
 import { gatewayWith } from './support/gateway.js';
 import { type RecordedRequest, type RecordingUpstream, startRecordingUpstream } from './support/recording-upstream.js';
 import { freePort } from './support/servers.js';
@@ -219,6 +220,42 @@ describe('trace context from a 2025-11-25 client (SDK v1), in HTTP headers', () 
       assert.equal(request.headers.baggage, undefined);
       assert.equal(chain.traceId, undefined);
       assert.equal(chain.instruction, undefined);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('trace context to a stdio upstream, which has no headers', () => {
+  let stdioGateway: RunningGateway;
+  before(async () => {
+    const pipe = fixtureCommand('meta-stdio-server');
+    stdioGateway = await gatewayWith(
+      `credentials:
+  keys: { ephemeral: true }
+upstreams:
+  - id: pipe
+    command: ${JSON.stringify(pipe.command)}
+    args: ${JSON.stringify(pipe.args)}
+    credential: {}
+`,
+      { identity: acceptAnyBearerForTests({ agent: 'sales-bot', user: 'alice' }) },
+    );
+  });
+  after(async () => {
+    await stdioGateway?.close();
+  });
+
+  test('a 2025-11-25 client sends headers; the stdio upstream gets traceparent and allow-listed baggage in _meta, and the instruction in its token', async () => {
+    const client = new ClientV1({ name: 'trace-stdio', version: '1' });
+    const headers = { authorization: 'Bearer client', traceparent: TRACEPARENT, baggage: 'job.id=nightly-3,user.secret=s3cr3t' };
+    await client.connect(new TransportV1(new URL(stdioGateway.url), { requestInit: { headers } }));
+    try {
+      const seen = JSON.parse(text(await client.callTool({ name: 'pipe__seen', arguments: {} }))) as { meta: Record<string, unknown>; claims?: Record<string, unknown> };
+      assert.equal(seen.meta.traceparent, TRACEPARENT);
+      assert.equal(seen.meta.baggage, 'job.id=nightly-3', 'default instruction keys: job.id passes, user.secret does not');
+      assert.equal(seen.claims?.trace_id, TRACE_ID);
+      assert.deepEqual(seen.claims?.instruction, { 'job.id': 'nightly-3' });
     } finally {
       await client.close();
     }
