@@ -72,20 +72,24 @@ const BAGGAGE_MAX_BYTES = 8192;
 
 /** The entries of a W3C `baggage` value (values percent-decoded, properties left out); undefined when malformed. */
 export function parseBaggage(value: string): Map<string, string> | undefined {
-  if (Buffer.byteLength(value) > BAGGAGE_MAX_BYTES) return undefined;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only a long value needs counting.
+  if (value.length * 3 > BAGGAGE_MAX_BYTES && Buffer.byteLength(value) > BAGGAGE_MAX_BYTES) return undefined;
   const entries = new Map<string, string>();
   for (const raw of value.split(',')) {
-    const member = raw.split(';', 1)[0]!.trim();
-    if (member.length === 0) return undefined;
+    const semicolon = raw.indexOf(';');
+    const member = semicolon < 0 ? raw : raw.slice(0, semicolon);
     const eq = member.indexOf('=');
-    if (eq <= 0) return undefined;
+    if (eq < 0) return undefined;
     const key = member.slice(0, eq).trim();
     const encoded = member.slice(eq + 1).trim();
     if (!BAGGAGE_KEY.test(key) || !BAGGAGE_VALUE.test(encoded)) return undefined;
-    try {
-      entries.set(key, decodeURIComponent(encoded));
-    } catch {
-      return undefined;
+    if (!encoded.includes('%')) entries.set(key, encoded);
+    else {
+      try {
+        entries.set(key, decodeURIComponent(encoded));
+      } catch {
+        return undefined;
+      }
     }
   }
   return entries;
