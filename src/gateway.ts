@@ -5,6 +5,7 @@ import { openGatewayAudit, recordSessionEnd, recordSessionStart } from './audit/
 import { RefusalLog } from './audit/refusal-log.js';
 import { Closers } from './closers.js';
 import { LIMIT_DEFAULTS } from './config/limits.js';
+import { TRACE_DEFAULTS } from './config/trace.js';
 import type { GatewayConfig, UpstreamConfig } from './config/types.js';
 import { type CredentialsRuntime, startCredentials } from './credentials/runtime.js';
 import { ToolgateError } from './errors.js';
@@ -207,7 +208,8 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     streamsOpen: () => limits.openStreams(),
     upstreams: () => [...registry.clients.values()].map((c) => ({ id: c.id, up: c.state === 'ready' })),
   });
-  const stateless = new StatelessEndpoint(router, { serverInfo, capabilities: MODERN_CAPABILITIES, limits });
+  const instructionKeys = (config.trace ?? TRACE_DEFAULTS).instructionKeys;
+  const stateless = new StatelessEndpoint(router, { serverInfo, capabilities: MODERN_CAPABILITIES, limits, instructionKeys });
   const endpoint = new McpEndpoint(
     sessions,
     router,
@@ -217,6 +219,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
       unauthenticatedBodyBytes: config.listener.limits.unauthenticatedBodyBytes,
       serverInfo,
       limits,
+      instructionKeys,
       onSessionOpened: (s) => recordSessionStart(audit, s, logger),
       onSessionClosed: (s) => {
         recordSessionEnd(audit, s, 'closed by the client', logger);

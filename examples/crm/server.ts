@@ -47,6 +47,8 @@ export interface CrmServerOptions {
 export interface ReceivedToolCall {
   name: string;
   arguments: unknown;
+  /** The request's `params._meta` as received (trace context, envelope), when it had one. */
+  meta?: Record<string, unknown>;
 }
 
 export interface CrmServerHandle {
@@ -143,9 +145,11 @@ function toolCallsIn(body: string): ReceivedToolCall[] {
   }
   const messages = Array.isArray(parsed) ? parsed : [parsed];
   return messages.flatMap((m) => {
-    const msg = m as { method?: unknown; params?: { name?: unknown; arguments?: unknown } } | null;
+    const msg = m as { method?: unknown; params?: { name?: unknown; arguments?: unknown; _meta?: unknown } } | null;
     if (msg?.method !== 'tools/call' || typeof msg.params?.name !== 'string') return [];
-    return [{ name: msg.params.name, arguments: msg.params.arguments }];
+    const meta = msg.params._meta;
+    const hasMeta = typeof meta === 'object' && meta !== null && !Array.isArray(meta);
+    return [{ name: msg.params.name, arguments: msg.params.arguments, ...(hasMeta ? { meta: meta as Record<string, unknown> } : {}) }];
   });
 }
 

@@ -6,6 +6,7 @@ import { resolveAdmin } from './admin.js';
 import { resolveLimits } from './limits.js';
 import { resolveMetrics } from './metrics.js';
 import type { ConfigFile } from './schema.js';
+import { resolveTrace } from './trace.js';
 import type { AuthConfig, GatewayConfig, ListenerConfig, TlsConfig, UpstreamConfig } from './types.js';
 
 /**
@@ -27,6 +28,7 @@ export function resolveConfig(file: ConfigFile, source: string): GatewayConfig {
     ...(file.policy === undefined ? {} : { policy: resolvePolicy(file.policy, folder) }),
     ...(file.audit === undefined ? {} : { audit: resolveAudit(file.audit, folder) }),
     ...(file.limits === undefined ? {} : { limits: resolveLimits(file.limits) }),
+    ...(file.trace === undefined ? {} : { trace: resolveTrace(file.trace) }),
     ...(file.admin === undefined ? {} : { admin: resolveAdmin(file.admin, folder) }),
     ...(file.metrics === undefined ? {} : { metrics: resolveMetrics(file.metrics) }),
   };

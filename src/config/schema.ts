@@ -4,6 +4,7 @@ import { policySection } from '../policy/config.js';
 import { adminSection } from './admin.js';
 import { limitsSection } from './limits.js';
 import { metricsSection } from './metrics.js';
+import { traceSection } from './trace.js';
 
 /**
  * The config file as written (snake_case keys), after `${VAR}` interpolation. Every object is
@@ -355,6 +356,7 @@ export const configFileSchema = z.strictObject(
     credentials: optional(credentials),
     audit: optional(auditSection),
     limits: optional(limitsSection),
+    trace: optional(traceSection),
     admin: optional(adminSection),
     metrics: optional(metricsSection),
     upstreams: z.array(upstream, { error: 'expected a list of upstreams' }).min(1, { error: 'expected a list of at least one upstream' }),

@@ -3,6 +3,7 @@ import type { PolicySettings } from '../policy/settings.js';
 import type { AdminSettings } from './admin.js';
 import type { LimitsConfig } from './limits.js';
 import type { MetricsSettings } from './metrics.js';
+import type { TraceConfig } from './trace.js';
 /**
  * The validated gateway configuration. Produced only by src/config/load.ts; every other module
  * receives this shape and never reads YAML or the environment itself.
@@ -13,6 +14,8 @@ export interface GatewayConfig {
   listener: ListenerConfig;
   /** Absent when the file has no `limits:` section: the gateway then uses LIMIT_DEFAULTS (src/config/limits.ts). */
   limits?: LimitsConfig;
+  /** Absent when the file has no `trace:` section: the gateway then uses TRACE_DEFAULTS (src/config/trace.ts). */
+  trace?: TraceConfig;
   upstreams: UpstreamConfig[];
   /** Absent when the file has no `auth:` section. */
   auth?: AuthConfig;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { argumentsHash, type PerCallClaims } from '@toolgate/verify';
 import type { Invocation, Principal, RequestContext } from '../pipeline/stages.js';
+import { traceIdOf } from '../protocol/trace-context.js';
 import { JwsSigner } from './jws-signer.js';
 import type { KeyRing } from './key-ring.js';
 
@@ -63,6 +64,7 @@ export class CallTokenMinter {
       req_id: ctx.requestId,
       ...(ctx.sessionId !== undefined ? { sid: ctx.sessionId } : {}),
       ...(traceId !== undefined ? { trace_id: traceId } : {}),
+      ...(ctx.instruction !== undefined ? { instruction: ctx.instruction } : {}),
       ...(audit !== undefined ? { audit: { chain: audit.chain, pos: audit.position, hash: audit.hash } } : {}),
       jti: randomUUID(),
       iat,
@@ -70,11 +72,4 @@ export class CallTokenMinter {
     };
     return { token: this.signer.sign(claims), claims };
   }
-}
-
-/** The trace id field of a W3C traceparent (`00-<32 hex>-<16 hex>-<2 hex>`). */
-function traceIdOf(traceparent: string | undefined): string | undefined {
-  if (traceparent === undefined) return undefined;
-  const match = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent.trim());
-  return match?.[1];
 }

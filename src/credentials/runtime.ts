@@ -41,7 +41,25 @@ export function startCredentials(config: GatewayConfig, audit: AuditSink, option
           token_type: 'toolgate-call+jwt',
           signing_alg_values_supported: [keys.current().current.alg],
           max_token_lifetime_seconds: settings.maxLifetimeSeconds,
-          claims_supported: ['iss', 'aud', 'sub', 'act', 'client_id', 'scope', 'mcp_method', 'tool', 'args_sha256', 'req_id', 'sid', 'trace_id', 'audit', 'jti', 'iat', 'exp'],
+          claims_supported: [
+            'iss',
+            'aud',
+            'sub',
+            'act',
+            'client_id',
+            'scope',
+            'mcp_method',
+            'tool',
+            'args_sha256',
+            'req_id',
+            'sid',
+            'trace_id',
+            'instruction',
+            'audit',
+            'jti',
+            'iat',
+            'exp',
+          ],
         };
       }
       return undefined;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TRACE_DEFAULTS } from '../config/trace.js';
 import { type IdentityStage, isRejection, type Principal, type RequestContext } from '../pipeline/stages.js';
 import { isLegacyVersion, negotiateLegacyVersion } from '../protocol/eras.js';
 import { objectOr } from '../protocol/json.js';
@@ -14,6 +15,7 @@ import type { Router } from './router.js';
 import { ClientSession, requestKey } from './session.js';
 import type { SessionStore } from './session-store.js';
 import type { StatelessEndpoint } from './stateless.js';
+import { addTraceContext } from './trace-context.js';
 
 export interface EndpointOptions {
   maxBodyBytes: number;
@@ -28,6 +30,8 @@ export interface EndpointOptions {
   onForeignSession?: (session: ClientSession, presentedBy: Principal) => void;
   /** Sessions, calls and streams per principal, and stream buffers (`limits:`); absent: no caps. */
   limits?: PrincipalLimits;
+  /** The baggage / `_meta` keys recorded as a call's instruction (`trace.instruction_keys`); default TRACE_DEFAULTS. */
+  instructionKeys?: readonly string[];
 }
 
 /**
@@ -185,7 +189,7 @@ export class McpEndpoint {
     session.channels.set(channel.streamId, channel);
     // In the 2025 eras a dropped connection is not a cancellation: the call goes on and the
     // client may resume the stream with Last-Event-ID.
-    const ctx = this.context(req, session);
+    const ctx = this.context(req, session, message);
     return this.dispatcher.handle(session, message, channel, ctx, abort.signal).finally(() => {
       session.inFlight.delete(key);
       slot?.limits.endCall(slot.usage);
@@ -272,15 +276,10 @@ export class McpEndpoint {
     return session;
   }
 
-  private context(req: IncomingMessage, session: ClientSession): RequestContext {
-    const traceparent = req.headers.traceparent;
-    return {
-      requestId: randomUUID(),
-      sessionId: session.id,
-      protocolVersion: session.protocolVersion,
-      ...(typeof traceparent === 'string' ? { traceparent } : {}),
-      receivedAt: new Date(),
-    };
+  private context(req: IncomingMessage, session: ClientSession, message: JsonRpcRequest): RequestContext {
+    const ctx: RequestContext = { requestId: randomUUID(), sessionId: session.id, protocolVersion: session.protocolVersion, receivedAt: new Date() };
+    addTraceContext(ctx, req, message, false, this.options.instructionKeys ?? TRACE_DEFAULTS.instructionKeys);
+    return ctx;
   }
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TRACE_DEFAULTS } from '../config/trace.js';
 import type { Principal, RequestContext } from '../pipeline/stages.js';
 import { LEGACY_VERSIONS } from '../protocol/eras.js';
 import {
@@ -31,6 +32,7 @@ import { MessageChannel } from './channel.js';
 import { reply } from './http-reply.js';
 import { limitError, type PrincipalLimits } from './principal-limits.js';
 import type { Router } from './router.js';
+import { addTraceContext } from './trace-context.js';
 
 export interface StatelessOptions {
   serverInfo: { name: string; version: string };
@@ -38,6 +40,8 @@ export interface StatelessOptions {
   instructions?: string;
   /** Calls and streams per principal, and stream buffers (`limits:`); absent: no caps. */
   limits?: PrincipalLimits;
+  /** The baggage / `_meta` keys recorded as a call's instruction (`trace.instruction_keys`); default TRACE_DEFAULTS. */
+  instructionKeys?: readonly string[];
 }
 
 /** Every version the endpoint serves, for server/discover and -32022 answers. */
@@ -109,12 +113,9 @@ export class StatelessEndpoint {
       usage,
     });
     channel.onDisconnect = () => abort.abort('the client closed the stream');
-    const ctx: RequestContext = {
-      requestId: randomUUID(),
-      protocolVersion: MODERN_PROTOCOL_VERSION,
-      ...(typeof req.headers.traceparent === 'string' ? { traceparent: req.headers.traceparent } : {}),
-      receivedAt: new Date(),
-    };
+    const ctx: RequestContext = { requestId: randomUUID(), protocolVersion: MODERN_PROTOCOL_VERSION, receivedAt: new Date() };
+    // From the message as the client sent it: the envelope is taken off `request`, trace keys are not.
+    addTraceContext(ctx, req, message, true, this.options.instructionKeys ?? TRACE_DEFAULTS.instructionKeys);
     try {
       await this.dispatcher.handle(caller, request, channel, ctx, abort.signal);
     } finally {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { type CallMetricsSink, CallProbe } from '../metrics/call-probe.js';
 import { type ItemKind, TOOLS, type VisibilityKind } from '../protocol/item-kinds.js';
 import { ErrorCode, errorResponse, type JsonRpcId, type JsonRpcRequest, type JsonRpcResponse, resultResponse } from '../protocol/jsonrpc.js';
+import { formatBaggage } from '../protocol/trace-context.js';
 import type { CallSink } from '../upstream/client.js';
 import type { UpstreamRegistry } from '../upstream/registry.js';
 import { describeShape, shapeProblem } from './argument-shape.js';
@@ -178,7 +179,12 @@ export class Pipeline {
       // 4. Credential: what this one call carries to this upstream.
       stage = 'credential';
       const headers = await this.stages.credentials.credentialFor(caller.principal, invocation, ctx);
-      if (ctx.traceparent) headers.traceparent = ctx.traceparent;
+      // Passed on as it came (same trace, same parent); baggage only with the instruction's keys.
+      if (ctx.traceparent) {
+        headers.traceparent = ctx.traceparent;
+        if (ctx.tracestate) headers.tracestate = ctx.tracestate;
+      }
+      if (ctx.instruction) headers.baggage = formatBaggage(ctx.instruction);
       headers['x-request-id'] = ctx.requestId;
       probe?.lap('credential');
       // 5. Forward, relaying what the upstream says meanwhile.

@@ -47,8 +47,11 @@ export interface RequestContext {
   requestId: string;
   sessionId?: string;
   protocolVersion: string;
+  /** W3C traceparent, only a valid one (from the headers or the message's `_meta`). */
   traceparent?: string;
-  /** Allow-listed instruction ids (baggage or _meta), e.g. { 'instruction.id': 'i-42' }. */
+  /** W3C tracestate, only within the W3C limits and only with the traceparent it came with. */
+  tracestate?: string;
+  /** The instruction the call serves: the allow-listed baggage / `_meta` keys (`trace.instruction_keys`), values printable, at most 256 characters. */
   instruction?: Record<string, string>;
   receivedAt: Date;
 }

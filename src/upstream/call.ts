@@ -9,6 +9,7 @@
 import { ToolgateError } from '../errors.js';
 import { ErrorCode, errorResponse, type JsonRpcNotification, type JsonRpcRequest, type JsonRpcResponse } from '../protocol/jsonrpc.js';
 import { classifyResult, unmarkResult, withRequestEnvelope } from '../protocol/modern.js';
+import { withTraceMeta } from '../protocol/trace-context.js';
 import { eraHeaders, GATEWAY_CLIENT_INFO, MODERN_CLIENT_CAPABILITIES } from './handshake.js';
 import type { Flow, UpstreamTransport } from './transport/transport.js';
 
@@ -66,7 +67,7 @@ export interface OutgoingCall {
  * placeholder: the caller sets it when it starts waiting.
  */
 export function outgoingCall(request: JsonRpcRequest, id: number, opts: ForwardOptions, context: CallContext): OutgoingCall {
-  const params = request.params ? { ...request.params } : undefined;
+  let params = request.params ? { ...request.params } : undefined;
   const meta = params?._meta as Record<string, unknown> | undefined;
   const call: PendingCall = {
     resolve: () => undefined,
@@ -79,6 +80,10 @@ export function outgoingCall(request: JsonRpcRequest, id: number, opts: ForwardO
     // The upstream sees our id as the token: unique per upstream, so concurrent calls never cross.
     params._meta = { ...meta, progressToken: id };
   }
+  // Trace context: never the client's own keys (unvalidated); to a 2026-07-28 upstream, what the
+  // gateway passes on (its headers' values), in `_meta` as that era carries it.
+  const traceMeta = withTraceMeta(params?._meta as Record<string, unknown> | undefined, context.era === 'modern' ? opts.headers : undefined);
+  if (traceMeta !== params?._meta) params = { ...params, _meta: traceMeta };
   let outgoing: JsonRpcRequest = { jsonrpc: '2.0', id, method: request.method, ...(params ? { params } : {}) };
   let headers = opts.headers;
   if (context.era === 'modern') {

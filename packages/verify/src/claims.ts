@@ -43,6 +43,8 @@ export interface PerCallClaims {
   sid?: string;
   /** W3C trace id (from traceparent), when the call carried one. */
   trace_id?: string;
+  /** The instruction the call serves (the gateway's allow-listed baggage keys, e.g. `instruction.id`), when the call carried one. */
+  instruction?: Record<string, string>;
   /** The audit record that allowed this call, once the audit log provides it. */
   audit?: AuditRefClaim;
   jti: string;

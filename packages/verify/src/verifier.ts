@@ -63,6 +63,8 @@ export interface CallChain {
   requestId: string;
   sessionId?: string;
   traceId?: string;
+  /** The instruction the call serves (e.g. `{ 'instruction.id': '…' }`): the client's own id for it, from W3C baggage or `_meta`. */
+  instruction?: Record<string, string>;
   audit?: AuditRefClaim;
   jti: string;
   expiresAt: Date;
@@ -212,9 +214,18 @@ function chainOf(claims: PerCallClaims): CallChain {
     requestId: claims.req_id,
     ...(claims.sid !== undefined ? { sessionId: claims.sid } : {}),
     ...(claims.trace_id !== undefined ? { traceId: claims.trace_id } : {}),
+    ...(instructionOf(claims.instruction) ?? {}),
     ...(claims.audit !== undefined ? { audit: claims.audit } : {}),
     jti: claims.jti,
     expiresAt: new Date(claims.exp * 1000),
     claims,
   };
+}
+
+/** The `instruction` claim when it is an object of strings (anything else is left out, never passed to the server). */
+function instructionOf(claim: unknown): { instruction: Record<string, string> } | undefined {
+  if (typeof claim !== 'object' || claim === null || Array.isArray(claim)) return undefined;
+  const entries = Object.entries(claim);
+  if (entries.length === 0 || entries.some(([, v]) => typeof v !== 'string')) return undefined;
+  return { instruction: Object.fromEntries(entries) as Record<string, string> };
 }

@@ -136,9 +136,9 @@ export class StdioUpstreamTransport implements UpstreamTransport {
   }
 
   send(original: JsonRpcMessage, options?: SendOptions): Promise<void> {
-    // stdio has no headers: a per-call credential travels in the request's _meta instead
-    // (@toolgate/verify reads it there); nothing else of the HTTP headers applies here.
-    const message = withCredentialMeta(original, options?.headers?.authorization);
+    // stdio has no headers: a per-call credential (@toolgate/verify reads it there) and the trace
+    // context travel in the request's _meta instead; nothing else of the HTTP headers applies here.
+    const message = withCredentialMeta(original, options?.headers);
     const child = this.child;
     if (child === undefined) return Promise.reject(this.error('ERR_UPSTREAM_CLOSED', 'not started'));
     if (this.exitReason !== undefined || this.closing) {
