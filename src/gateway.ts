@@ -23,6 +23,7 @@ import { Router } from './mcp/router.js';
 import { SessionStore } from './mcp/session-store.js';
 import { StatelessEndpoint } from './mcp/stateless.js';
 import { SubscriptionTable } from './mcp/subscriptions.js';
+import { traceContextDropped } from './mcp/trace-context.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { MeteredAudit } from './metrics/metered-audit.js';
 import { allowEverything, anonymousIdentity, MemoryAuditSink, noCredential } from './pipeline/pass-through.js';
@@ -207,6 +208,7 @@ async function assembleGateway(config: GatewayConfig, options: GatewayOptions, l
     sessionsOpen: () => sessions.size,
     streamsOpen: () => limits.openStreams(),
     upstreams: () => [...registry.clients.values()].map((c) => ({ id: c.id, up: c.state === 'ready' })),
+    traceContextDropped: () => ({ ...traceContextDropped }),
   });
   const instructionKeys = (config.trace ?? TRACE_DEFAULTS).instructionKeys;
   const stateless = new StatelessEndpoint(router, { serverInfo, capabilities: MODERN_CAPABILITIES, limits, instructionKeys });

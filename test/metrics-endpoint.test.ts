@@ -90,6 +90,27 @@ describe('/metrics with an admin token, real authentication and the chained audi
       await client.close();
     }
   });
+
+  test('a malformed traceparent header (all-zero trace id) on a call is dropped and counted under field="traceparent"', async () => {
+    const series = 'toolgate_trace_context_dropped_total{field="traceparent"}';
+    const before = sample((await scrape(gateway, `Bearer ${ADMIN_TOKEN}`)).text, series) ?? 0;
+    const headers = { ...MCP_HEADERS, authorization: `Bearer ${await issuer.token(gateway.url, 'crm.read')}` };
+    const init = await fetch(gateway.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+    await init.text();
+    const session = init.headers.get('mcp-session-id')!;
+    const list = await fetch(gateway.url, {
+      method: 'POST',
+      headers: { ...headers, 'mcp-session-id': session, traceparent: '00-00000000000000000000000000000000-0000000000000001-01' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    });
+    await list.text();
+    assert.equal(list.status, 200);
+    assert.equal(sample((await scrape(gateway, `Bearer ${ADMIN_TOKEN}`)).text, series), before + 1);
+  });
 });
 
 test('a refusal by a limit is counted under the limit: sessions_per_principal 1, a second initialize', async () => {

@@ -11,6 +11,8 @@ export interface MetricSources {
   checkpointAgeSeconds?(): number | undefined;
   upstreams?(): Iterable<{ id: string; up: boolean }>;
   shadowDisagreements?(): number;
+  /** Trace context values dropped as malformed, per field, since the start. */
+  traceContextDropped?(): Readonly<Record<string, number>>;
 }
 
 const VERDICTS: readonly CallVerdict[] = ['allow', 'deny', 'none'];
@@ -103,6 +105,17 @@ export class GatewayMetrics implements CallMetricsSink {
       registers,
       collect() {
         for (const u of sources().upstreams?.() ?? []) this.set({ upstream: u.id }, u.up ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'toolgate_trace_context_dropped_total',
+      help: 'traceparent, tracestate, baggage or instruction values dropped as malformed, by field.',
+      labelNames: ['field'],
+      registers,
+      collect() {
+        const dropped = sources().traceContextDropped?.() ?? {};
+        this.reset();
+        for (const [field, n] of Object.entries(dropped)) this.inc({ field }, n);
       },
     });
     new Counter({

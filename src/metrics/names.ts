@@ -26,4 +26,5 @@ export const METRIC_NAMES = [
   'toolgate_policy_reloads_total',
   'toolgate_policy_shadow_disagreements_total',
   'toolgate_limit_refusals_total',
+  'toolgate_trace_context_dropped_total',
 ] as const;
