@@ -315,3 +315,23 @@ test('the decision record of a tool call carries the hash of the tool definition
   assert.equal(record.toolHash, expected);
   assert.match(record.toolHash ?? '', /^sha256:[0-9a-f]{64}$/);
 });
+
+test('a hidden call and a server-access refusal are recorded with the request trace id and instruction, like an allowed call', async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const traced = { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, baggage: 'instruction.id=i-hidden' };
+  // Hidden by policy (the outsider may reach vault, but policy hides docs from it) …
+  await new Client({ ...as('outsider', { scopes: 'vault.read' }), ...traced }).rpc('tools/call', { name: 'docs__lookup', arguments: BAD });
+  // … and refused by server access (no vault.read, the vault upstream's baseline scope).
+  await new Client({ ...as('outsider', { scopes: 'docs.read' }), ...traced }).rpc('tools/call', { name: 'vault__lookup', arguments: BAD });
+  const redactor = new Redactor({ default: 'keep', detectSecrets: false, tools: {} }, Buffer.alloc(32));
+  for (const [kind, name] of [
+    ['decision', 'docs__lookup'],
+    ['auth', 'vault__lookup'],
+  ] as const) {
+    const event = audit.events.filter((x) => x.kind === kind && x.invocation?.exposedName === name && x.principal?.agent === 'outsider').at(-1);
+    assert.ok(event, `a ${kind} record for ${name}`);
+    const record = pendingRecord(event, redactor).body;
+    assert.equal(record.trace, traceId, `${name}: the trace id`);
+    assert.deepEqual(record.instruction, { 'instruction.id': 'i-hidden' }, `${name}: the instruction`);
+  }
+});
