@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import type { AuthConfig } from '../src/config/types.js';
 import { BearerAuthenticator } from '../src/identity/authenticator.js';
 import { ProtectedResource } from '../src/identity/protected-resource.js';
 import { VerifiedTokenCache } from '../src/identity/token-cache.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import { isRejection } from '../src/pipeline/stages.js';
+import { testAuthConfig } from './support/auth-config.js';
 
 test('the cache evicts the oldest entry beyond its bound and drops entries at their expiry', () => {
   let now = 1000;
@@ -32,21 +32,7 @@ test('a cached token is refused once its exp passes (no stale cache hit): first 
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   let now = Date.now();
   const issuer = 'https://issuer.test';
-  const config: AuthConfig = {
-    mode: 'oauth',
-    issuers: [{ issuer, algorithms: ['ES256'] }],
-    tokenTypes: ['at+jwt'],
-    clockSkewSeconds: 0,
-    maxTokenLifetimeSeconds: 3600,
-    requiredClaims: ['sub', 'jti'],
-    claims: { agent: 'client_id', user: 'sub', tenant: 'tenant' },
-    requireCertTokenAgreement: false,
-    maxTokenBytes: 8192,
-    jwksRefreshMinSeconds: 30,
-    cacheMaxEntries: 100,
-    devIssuer: false,
-    devIssuerFile: '',
-  };
+  const config = testAuthConfig(issuer);
   const resource = new ProtectedResource({ authorizationServers: [issuer], scopesSupported: [], certificateBound: false });
   resource.bind('http://127.0.0.1:7420/mcp');
   const audit = new MemoryAuditSink();

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { type CryptoKey, calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { ConfigError } from '../src/config/errors.js';
 import { parseConfig } from '../src/config/load.js';
-import type { AuthConfig, DpopConfig } from '../src/config/types.js';
+import type { DpopConfig } from '../src/config/types.js';
 import { BearerAuthenticator } from '../src/identity/authenticator.js';
 import { DPOP_DEFAULTS, jwkThumbprint, normalizedHtu } from '../src/identity/dpop.js';
 import { DpopNonces } from '../src/identity/dpop-nonce.js';
@@ -20,6 +20,7 @@ import { ProofReplayCache } from '../src/identity/dpop-replay.js';
 import { ProtectedResource } from '../src/identity/protected-resource.js';
 import { MemoryAuditSink } from '../src/pipeline/pass-through.js';
 import { isRejection } from '../src/pipeline/stages.js';
+import { testAuthConfig } from './support/auth-config.js';
 
 test('replay cache: a key is refused within the window, accepted again after it; past max entries new keys are refused, none forgotten', () => {
   let now = 1_000_000;
@@ -113,22 +114,7 @@ async function stageWith(dpop: DpopConfig) {
   const client = await generateKeyPair('ES256', { extractable: true });
   const clientJwk = await exportJWK(client.publicKey);
   const issuer = 'https://issuer.test';
-  const config: AuthConfig = {
-    mode: 'oauth',
-    issuers: [{ issuer, algorithms: ['ES256'] }],
-    tokenTypes: ['at+jwt'],
-    clockSkewSeconds: 0,
-    maxTokenLifetimeSeconds: 86_400,
-    requiredClaims: ['sub', 'jti'],
-    claims: { agent: 'client_id', user: 'sub', tenant: 'tenant' },
-    requireCertTokenAgreement: false,
-    maxTokenBytes: 8192,
-    jwksRefreshMinSeconds: 30,
-    cacheMaxEntries: 100,
-    devIssuer: false,
-    devIssuerFile: '',
-    dpop,
-  };
+  const config = testAuthConfig(issuer, { maxTokenLifetimeSeconds: 86_400, dpop });
   const url = 'http://127.0.0.1:7420/mcp';
   const resource = new ProtectedResource({ authorizationServers: [issuer], scopesSupported: [], certificateBound: false });
   resource.bind(url);
